@@ -1,0 +1,109 @@
+import { createHash } from 'crypto';
+import { k8s } from 'cdk8s-plus-27';
+import { Construct } from 'constructs';
+import { Validator } from './validation';
+
+/** A value of `app.properties`. */
+export type PropertyValue = string | number | boolean;
+
+/** Gray release and A/B settings the application reads (R15); traffic shifting itself is the delivery tier's. */
+export interface ReleaseSettings {
+  /**
+   * Percent of users who get features marked gray (0-100).
+   * @default 0
+   */
+  readonly grayPercentage?: number;
+  /**
+   * A/B experiments: experiment name -> percent of users in variant B.
+   * @default - none
+   */
+  readonly abTests?: Record<string, number>;
+}
+
+export interface AppConfigProps {
+  /**
+   * Prefix of the two ConfigMaps (`<name>-env`, `<name>-properties`).
+   * @default 'app-config'
+   */
+  readonly name?: string;
+  /** Settings the processes read as environment variables: hosts and ports of the stores, log format. */
+  readonly settings: Record<string, string>;
+  /** Application properties rendered into `app.properties` (`recommendation.top_k=10`). */
+  readonly properties: Record<string, PropertyValue>;
+  /**
+   * Feature switches, rendered as `feature.<name>=true|false`.
+   * @default - none
+   */
+  readonly featureFlags?: Record<string, boolean>;
+  /** @default - no gray release, no experiments */
+  readonly release?: ReleaseSettings;
+}
+
+const PROPERTY_KEY = /^[A-Za-z][A-Za-z0-9_.-]*$/;
+
+/**
+ * The application's configuration (R15) as two ConfigMaps: `<name>-env` holds settings for
+ * `envFrom`, `<name>-properties` holds `app.properties`. {@link checksum} goes into pod templates
+ * so that a configuration change rolls the pods.
+ */
+export class AppConfig extends Construct {
+  public readonly envConfigMapName: string;
+  public readonly propertiesConfigMapName: string;
+  /** SHA-256 of all configuration data. */
+  public readonly checksum: string;
+  /** The rendered `app.properties`. */
+  public readonly propertiesFile: string;
+
+  constructor(scope: Construct, id: string, props: AppConfigProps) {
+    super(scope, id);
+    const v = Validator.of(this, id);
+    const name = v.dnsLabel('name', props.name ?? 'app-config', 50);
+    for (const [key, value] of Object.entries(props.settings)) {
+      v.envVarName(`settings.${key}`, key);
+      if (typeof value !== 'string') v.fail(`settings.${key}`, 'a string', value);
+    }
+    for (const [key, value] of Object.entries(props.properties)) {
+      if (!PROPERTY_KEY.test(key)) v.fail(`properties.${key}`, 'a property key such as recommendation.top_k', key);
+      if (!['string', 'number', 'boolean'].includes(typeof value)) v.fail(`properties.${key}`, 'a string, number or boolean', value);
+    }
+    for (const [flag, on] of Object.entries(props.featureFlags ?? {})) {
+      if (!PROPERTY_KEY.test(flag)) v.fail(`featureFlags.${flag}`, 'a flag name such as route_optimization', flag);
+      if (typeof on !== 'boolean') v.fail(`featureFlags.${flag}`, 'true or false', on);
+    }
+    const release = props.release ?? {};
+    const gray = v.integer('release.grayPercentage', release.grayPercentage ?? 0, 0, 100);
+    for (const [experiment, percent] of Object.entries(release.abTests ?? {})) {
+      if (!PROPERTY_KEY.test(experiment)) v.fail(`release.abTests.${experiment}`, 'an experiment name', experiment);
+      v.integer(`release.abTests.${experiment}`, percent, 0, 100);
+    }
+
+    const all: Record<string, PropertyValue> = { ...props.properties, 'release.gray.percentage': gray };
+    for (const [flag, on] of Object.entries(props.featureFlags ?? {})) all[`feature.${flag}`] = on;
+    for (const [experiment, percent] of Object.entries(release.abTests ?? {})) all[`release.ab.${experiment}.percentage`] = percent;
+    this.propertiesFile = Object.keys(all).sort().map((k) => `${k}=${all[k]}`).join('\n') + '\n';
+
+    const settings = sortKeys(props.settings);
+    this.envConfigMapName = `${name}-env`;
+    this.propertiesConfigMapName = `${name}-properties`;
+    new k8s.KubeConfigMap(this, 'Env', { metadata: { name: this.envConfigMapName }, data: settings });
+    new k8s.KubeConfigMap(this, 'Properties', {
+      metadata: { name: this.propertiesConfigMapName },
+      data: { 'app.properties': this.propertiesFile },
+    });
+    this.checksum = createHash('sha256').update(JSON.stringify(settings)).update(this.propertiesFile).digest('hex');
+  }
+
+  /** `envFrom` for every setting. */
+  public envFrom(): k8s.EnvFromSource[] {
+    return [{ configMapRef: { name: this.envConfigMapName } }];
+  }
+
+  /** A volume with `app.properties`, to mount read-only. */
+  public propertiesVolume(): k8s.Volume {
+    return { name: 'app-properties', configMap: { name: this.propertiesConfigMapName } };
+  }
+}
+
+function sortKeys(record: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.keys(record).sort().map((k) => [k, record[k]]));
+}

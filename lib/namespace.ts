@@ -1,0 +1,39 @@
+import { k8s } from 'cdk8s-plus-27';
+import { Construct } from 'constructs';
+import { Validator } from './validation';
+
+export interface AppNamespaceProps {
+  /** Name of the namespace. */
+  readonly name: string;
+  /** Labels besides the Pod Security ones. @default - none */
+  readonly labels?: Record<string, string>;
+}
+
+/** The Pod Security Standard level every namespace enforces. */
+export const POD_SECURITY_LEVEL = 'restricted';
+
+/**
+ * The environment's namespace: Pod Security Standard "restricted" enforced (and audited, warned),
+ * and a NetworkPolicy that denies all traffic not allowed by a workload's own policy.
+ */
+export class AppNamespace extends Construct {
+  public readonly name: string;
+
+  constructor(scope: Construct, id: string, props: AppNamespaceProps) {
+    super(scope, id);
+    this.name = Validator.of(this, id).dnsLabel('name', props.name);
+    const podSecurity = {
+      'pod-security.kubernetes.io/enforce': POD_SECURITY_LEVEL,
+      'pod-security.kubernetes.io/enforce-version': 'v1.27',
+      'pod-security.kubernetes.io/audit': POD_SECURITY_LEVEL,
+      'pod-security.kubernetes.io/warn': POD_SECURITY_LEVEL,
+    };
+    new k8s.KubeNamespace(this, 'Resource', {
+      metadata: { name: this.name, labels: { ...props.labels, ...podSecurity } },
+    });
+    new k8s.KubeNetworkPolicy(this, 'DefaultDeny', {
+      metadata: { name: 'default-deny-all', namespace: this.name },
+      spec: { podSelector: {}, policyTypes: ['Ingress', 'Egress'] },
+    });
+  }
+}

@@ -1,0 +1,159 @@
+import { k8s } from 'cdk8s-plus-27';
+import { Construct } from 'constructs';
+import { Autoscaler, AutoscalingOptions } from './autoscaler';
+import { httpProbe, ImageRef, imageName, ResourceRequirements, secureContainer, validateImage, validateResources } from './container';
+import { NetworkPeer, ServiceEndpoint, Workload } from './workload';
+
+/** How a Service is exposed. */
+export enum ServiceExposure {
+  /** Inside the cluster only (behind an Ingress). */
+  CLUSTER_IP = 'ClusterIP',
+  /** A cloud load balancer in front of the Service (seed 000's web and API tiers). */
+  LOAD_BALANCER = 'LoadBalancer',
+}
+
+/** HTTP health endpoints and their timings. */
+export interface HttpProbeSettings {
+  readonly path: string;
+  readonly initialDelaySeconds: number;
+  readonly periodSeconds: number;
+}
+
+export interface StatelessServiceProps {
+  /** @default - the construct id */
+  readonly name?: string;
+  /** Image with a semantic-version tag. */
+  readonly image: ImageRef;
+  /**
+   * Pods when not autoscaled; with `autoscaling` the HPA owns the count and this is ignored.
+   * @default 2
+   */
+  readonly replicas?: number;
+  readonly resources: ResourceRequirements;
+  /**
+   * Autoscale with an autoscaling/v2 HorizontalPodAutoscaler.
+   * @default - a fixed number of replicas
+   */
+  readonly autoscaling?: AutoscalingOptions;
+  /** @default ServiceExposure.CLUSTER_IP */
+  readonly exposure?: ServiceExposure;
+  /** Environment variables (references to ConfigMaps and Secrets, never secret values). @default - none */
+  readonly env?: k8s.EnvVar[];
+  /** Whole ConfigMaps as environment. @default - none */
+  readonly envFrom?: k8s.EnvFromSource[];
+  /** Pod template annotations, e.g. a checksum of the configuration so that a change rolls the pods. @default - none */
+  readonly podAnnotations?: Record<string, string>;
+  /**
+   * Extra volumes and their mounts (configuration files).
+   * @default - none
+   */
+  readonly volumes?: { readonly volume: k8s.Volume; readonly mountPath: string }[];
+}
+
+/** What each kind of stateless service fixes for all its instances. */
+export interface StatelessServiceDefaults {
+  /** `app.kubernetes.io/component` */
+  readonly component: string;
+  readonly containerPort: number;
+  readonly servicePort: number;
+  readonly liveness: HttpProbeSettings;
+  readonly readiness: HttpProbeSettings;
+  /** Paths the process writes to; each gets an emptyDir because the root file system is read-only. */
+  readonly writablePaths: string[];
+}
+
+/**
+ * A Deployment behind a Service, with restricted pods, a rolling update that never drops below the
+ * desired count, a PodDisruptionBudget when more than one pod runs, and an optional HPA. The API,
+ * web tier and model services are this with their own defaults.
+ */
+export abstract class StatelessService extends Workload {
+  /** Where other workloads reach this service. */
+  public readonly endpoint: ServiceEndpoint;
+  public readonly deployment: k8s.KubeDeployment;
+  public readonly service: k8s.KubeService;
+  public readonly autoscaler?: Autoscaler;
+  /** Pods at least (the HPA minimum when autoscaled). */
+  public readonly minReplicas: number;
+
+  constructor(scope: Construct, id: string, props: StatelessServiceProps, defaults: StatelessServiceDefaults) {
+    super(scope, id, { name: props.name, component: defaults.component, version: props.image?.tag ?? 'unknown' });
+    const v = this.validator;
+    validateImage(v, 'image', props.image);
+    validateResources(v, 'resources', props.resources);
+    const replicas = v.integer('replicas', props.replicas ?? 2, 1, 100);
+    v.integer('servicePort', defaults.servicePort, 1, 65535);
+    const exposure = v.oneOf('exposure', props.exposure ?? ServiceExposure.CLUSTER_IP, Object.values(ServiceExposure));
+
+    if (props.autoscaling) {
+      this.autoscaler = new Autoscaler(this, 'Autoscaler', {
+        name: this.name,
+        labels: this.labels.labels,
+        target: { apiVersion: 'apps/v1', kind: 'Deployment', name: this.name },
+        ...props.autoscaling,
+      });
+    }
+    this.minReplicas = this.autoscaler?.minReplicas ?? replicas;
+
+    const writable = defaults.writablePaths.map((path, i) => ({ name: `writable-${i}`, path }));
+    const extraVolumes = props.volumes ?? [];
+    const container = secureContainer({
+      name: this.name,
+      image: imageName(props.image),
+      resources: props.resources,
+      ports: [{ name: 'http', containerPort: defaults.containerPort }],
+      env: props.env,
+      envFrom: props.envFrom,
+      livenessProbe: httpProbe(defaults.liveness.path, 'http', defaults.liveness.initialDelaySeconds, defaults.liveness.periodSeconds),
+      readinessProbe: httpProbe(defaults.readiness.path, 'http', defaults.readiness.initialDelaySeconds, defaults.readiness.periodSeconds),
+      volumeMounts: [
+        ...writable.map((w) => ({ name: w.name, mountPath: w.path })),
+        ...extraVolumes.map((e) => ({ name: e.volume.name, mountPath: e.mountPath, readOnly: true })),
+      ],
+    });
+    const gpuTolerations: k8s.Toleration[] | undefined = props.resources.gpu
+      ? [{ key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' }]
+      : undefined;
+
+    this.deployment = new k8s.KubeDeployment(this, 'Deployment', {
+      metadata: { name: this.name, labels: { ...this.labels.labels } },
+      spec: {
+        // With an HPA the replica count is the HPA's: leaving it out stops every apply from resetting it.
+        replicas: this.autoscaler ? undefined : replicas,
+        revisionHistoryLimit: 5,
+        selector: { matchLabels: { ...this.labels.selectorLabels } },
+        strategy: {
+          type: 'RollingUpdate',
+          rollingUpdate: { maxSurge: k8s.IntOrString.fromString('25%'), maxUnavailable: k8s.IntOrString.fromNumber(0) },
+        },
+        template: {
+          metadata: this.podMetadata(props.podAnnotations),
+          spec: {
+            ...this.podSpec({
+              containers: [container],
+              volumes: [
+                ...writable.map((w) => ({ name: w.name, emptyDir: { sizeLimit: k8s.Quantity.fromString('256Mi') } })),
+                ...extraVolumes.map((e) => e.volume),
+              ],
+              spread: this.minReplicas > 1,
+            }),
+            tolerations: gpuTolerations,
+          },
+        },
+      },
+    });
+
+    this.service = new k8s.KubeService(this, 'Service', {
+      metadata: { name: this.name, labels: { ...this.labels.labels } },
+      spec: {
+        type: exposure,
+        selector: { ...this.labels.selectorLabels },
+        ports: [{ name: 'http', port: defaults.servicePort, targetPort: k8s.IntOrString.fromString('http'), protocol: 'TCP' }],
+      },
+    });
+    this.endpoint = { host: this.name, port: defaults.servicePort, targetPort: defaults.containerPort, workload: this };
+    if (exposure === ServiceExposure.LOAD_BALANCER) this.allowIngressFrom(NetworkPeer.anywhere(), defaults.containerPort);
+
+    if (this.minReplicas > 1) this.addDisruptionBudget(1);
+  }
+}

@@ -1,0 +1,187 @@
+import { Construct } from 'constructs';
+import { parseQuantity } from './quantity';
+
+/**
+ * The error every bad configuration value raises at synth time. Its message names where the value
+ * came from (`logistics/prod`), the field (`api.replicas`) and the value itself.
+ */
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Context keys set on each App so that any construct can say which solution/environment it is in. */
+export const SOLUTION_CONTEXT_KEY = 'ai-platform/solution';
+export const ENVIRONMENT_CONTEXT_KEY = 'ai-platform/environment';
+
+/** `logistics/prod` for a construct inside that environment's App, or the chart id elsewhere (tests). */
+export function locationOf(scope: Construct): string {
+  const solution = scope.node.tryGetContext(SOLUTION_CONTEXT_KEY);
+  const environment = scope.node.tryGetContext(ENVIRONMENT_CONTEXT_KEY);
+  if (solution && environment) return `${solution}/${environment}`;
+  const chart = scope.node.scopes.find((s) => s.node.scope !== undefined && s.node.scope.node.scope === undefined);
+  return chart ? chart.node.id : scope.node.path || 'app';
+}
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const WILDCARD_HOST = /^\*\.[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$/;
+const SEMVER = /^v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$/;
+const IMAGE_REPOSITORY = /^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)*$/;
+const CPU = /^([1-9]\d*m|\d+(\.\d{1,3})?)$/;
+const MEMORY = /^\d+(\.\d+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$/;
+const STORAGE = /^[1-9]\d*(Mi|Gi|Ti|Pi)$/;
+const ENV_VAR_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const SECRET_KEY = /^[-._a-zA-Z0-9]+$/;
+
+/**
+ * Checks values and throws {@link ConfigError} with a message of the form
+ * `<where>: <field> must be <expectation> but <value> was provided`.
+ *
+ * Constructs create one with the construct's id as prefix, so fields read as config paths:
+ * `logistics/prod: mysql.replicas must be an integer >= 1 but 0 was provided`.
+ */
+export class Validator {
+  /** A validator for fields of `scope`, reported as `<solution>/<env>: <prefix>.<field>`. */
+  public static of(scope: Construct, prefix: string = scope.node.id): Validator {
+    return new Validator(locationOf(scope), prefix);
+  }
+
+  constructor(public readonly where: string, public readonly prefix: string = '') {}
+
+  /** A validator for a nested group of fields (`api.resources`). */
+  public nested(name: string): Validator {
+    return new Validator(this.where, this.field(name));
+  }
+
+  public field(name: string): string {
+    return this.prefix ? `${this.prefix}.${name}` : name;
+  }
+
+  public fail(field: string, expectation: string, value: unknown): never {
+    throw new ConfigError(`${this.where}: ${this.field(field)} must be ${expectation} but ${show(value)} was provided`);
+  }
+
+  public integer(field: string, value: number, min: number, max: number = Number.MAX_SAFE_INTEGER): number {
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+      const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `between ${min} and ${max}`;
+      this.fail(field, `an integer ${range}`, value);
+    }
+    return value;
+  }
+
+  public number(field: string, value: number, min: number, max: number): number {
+    if (typeof value !== 'number' || Number.isNaN(value) || value < min || value > max) {
+      this.fail(field, `a number between ${min} and ${max}`, value);
+    }
+    return value;
+  }
+
+  public nonEmpty(field: string, value: string): string {
+    if (typeof value !== 'string' || value.trim() === '') this.fail(field, 'a non-empty string', value);
+    return value;
+  }
+
+  public oneOf<T extends string>(field: string, value: T, allowed: readonly T[]): T {
+    if (!allowed.includes(value)) this.fail(field, `one of ${allowed.join(', ')}`, value);
+    return value;
+  }
+
+  /** An RFC 1123 label: a Kubernetes object name, namespace or port name. */
+  public dnsLabel(field: string, value: string, maxLength = 63): string {
+    if (typeof value !== 'string' || value.length > maxLength || !DNS_LABEL.test(value)) {
+      this.fail(field, `a DNS label (lower-case letters, digits and '-', at most ${maxLength} characters)`, value);
+    }
+    return value;
+  }
+
+  /** An RFC 1123 subdomain: a ConfigMap, Secret or StorageClass name. */
+  public dnsSubdomain(field: string, value: string): string {
+    if (typeof value !== 'string' || value.length > 253 || !DNS_SUBDOMAIN.test(value)) {
+      this.fail(field, 'a DNS subdomain name (lower-case letters, digits, \'-\' and \'.\', at most 253 characters)', value);
+    }
+    return value;
+  }
+
+  /** A host name an Ingress can route: a fully qualified DNS name, optionally a leading `*.` wildcard. */
+  public hostname(field: string, value: string): string {
+    const ok = typeof value === 'string' && value.length <= 253 && value.includes('.')
+      && (DNS_SUBDOMAIN.test(value) || WILDCARD_HOST.test(value));
+    if (!ok) this.fail(field, 'a fully qualified DNS host name such as api.example.com', value);
+    return value;
+  }
+
+  public cpu(field: string, value: string): string {
+    if (typeof value !== 'string' || !CPU.test(value) || parseQuantity(value) <= 0) {
+      this.fail(field, 'a CPU quantity such as 500m or 2', value);
+    }
+    return value;
+  }
+
+  public memory(field: string, value: string): string {
+    if (typeof value !== 'string' || !MEMORY.test(value) || parseQuantity(value) <= 0) {
+      this.fail(field, 'a memory quantity such as 512Mi or 2Gi', value);
+    }
+    return value;
+  }
+
+  /** A volume size in binary units (`100Gi`): `100GB` or `100G` are refused because they are not what people mean. */
+  public storage(field: string, value: string): string {
+    if (typeof value !== 'string' || !STORAGE.test(value)) {
+      this.fail(field, 'a storage size in binary units such as 10Gi or 1Ti', value);
+    }
+    return value;
+  }
+
+  /** `requests <= limits` for one resource. */
+  public notAbove(field: string, request: string, limitField: string, limit: string): void {
+    if (parseQuantity(request) > parseQuantity(limit)) {
+      this.fail(field, `at most ${this.field(limitField)} (${limit})`, request);
+    }
+  }
+
+  /** An image tag that pins a release: MAJOR.MINOR.PATCH with optional `v`, pre-release and build. */
+  public semverTag(field: string, value: string): string {
+    if (typeof value !== 'string' || !SEMVER.test(value)) {
+      this.fail(field, 'a semantic version MAJOR.MINOR.PATCH such as 1.4.2 (never latest)', value);
+    }
+    return value;
+  }
+
+  public imageRepository(field: string, value: string): string {
+    if (typeof value !== 'string' || !IMAGE_REPOSITORY.test(value)) {
+      this.fail(field, 'an image repository such as registry.example.com/team/app (no tag)', value);
+    }
+    return value;
+  }
+
+  /** A full third-party image reference pinned to a release tag (`mysql:8.0.39`): no missing tag, no `latest`. */
+  public pinnedImage(field: string, value: string): string {
+    const match = typeof value === 'string' ? /^([^@\s]+?):([A-Za-z0-9_][A-Za-z0-9_.-]{0,127})$/.exec(value) : null;
+    if (!match || match[2] === 'latest' || !IMAGE_REPOSITORY.test(match[1])) {
+      this.fail(field, 'an image pinned to a release tag such as mysql:8.0.39 (never latest)', value);
+    }
+    return value;
+  }
+
+  public envVarName(field: string, value: string): string {
+    if (typeof value !== 'string' || !ENV_VAR_NAME.test(value)) this.fail(field, 'an environment variable name', value);
+    return value;
+  }
+
+  /** A reference to a key of an existing Secret. */
+  public secretKeyRef(field: string, ref: { readonly name: string; readonly key: string } | undefined): void {
+    if (!ref) this.fail(field, 'a reference to an existing Secret ({ name, key })', ref);
+    this.dnsSubdomain(`${field}.name`, ref.name);
+    if (typeof ref.key !== 'string' || !SECRET_KEY.test(ref.key) || ref.key.length > 253) {
+      this.fail(`${field}.key`, 'a Secret key (letters, digits, \'-\', \'_\' and \'.\')', ref.key);
+    }
+  }
+}
+
+function show(value: unknown): string {
+  if (value === undefined) return 'undefined';
+  return JSON.stringify(value);
+}

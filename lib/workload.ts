@@ -1,0 +1,268 @@
+import { Lazy } from 'cdk8s';
+import { k8s } from 'cdk8s-plus-27';
+import { Construct } from 'constructs';
+import { StandardLabels } from './labels';
+import { Validator } from './validation';
+
+/** Where a workload is reached: a Service of the same namespace, and the pods behind it. */
+export interface ServiceEndpoint {
+  /** The Service name, which is also its DNS name inside the namespace. */
+  readonly host: string;
+  /** The Service port clients use. */
+  readonly port: number;
+  /** The container port behind the Service (what a NetworkPolicy must open). */
+  readonly targetPort: number;
+  /** The workload whose pods serve the endpoint. */
+  readonly workload: Workload;
+}
+
+/** A peer outside the workload graph: another namespace, or addresses outside the cluster. */
+export class NetworkPeer {
+  /**
+   * Pods of an ingress controller.
+   * @param namespace namespace the controller runs in
+   */
+  public static ingressController(namespace = 'ingress-nginx'): NetworkPeer {
+    return new NetworkPeer(`ingress controller (namespace ${namespace})`, {
+      namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': namespace } },
+    });
+  }
+
+  /** Prometheus scraping from its namespace. */
+  public static prometheus(namespace = 'monitoring'): NetworkPeer {
+    return new NetworkPeer(`prometheus (namespace ${namespace})`, {
+      namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': namespace } },
+      podSelector: { matchLabels: { 'app.kubernetes.io/name': 'prometheus' } },
+    });
+  }
+
+  /** Any address: clients of a LoadBalancer Service, or an external service reached by egress. */
+  public static anywhere(): NetworkPeer {
+    return new NetworkPeer('anywhere', { ipBlock: { cidr: '0.0.0.0/0' } });
+  }
+
+  /** An address range, e.g. an object-storage endpoint outside the cluster. */
+  public static cidr(cidr: string): NetworkPeer {
+    return new NetworkPeer(`cidr ${cidr}`, { ipBlock: { cidr } });
+  }
+
+  private constructor(public readonly description: string, public readonly peer: k8s.NetworkPolicyPeer) {}
+}
+
+/** One allowed connection, kept on both ends so each NetworkPolicy can be derived from the graph. */
+export interface Connection {
+  /** The other end: a workload of this namespace, or an outside peer. */
+  readonly peer: Workload | NetworkPeer;
+  /** TCP port on the receiving pods. */
+  readonly port: number;
+}
+
+export interface WorkloadProps {
+  /**
+   * Name of the workload's objects (Deployment or StatefulSet, Service, ServiceAccount, PDB).
+   * @default - the construct id
+   */
+  readonly name?: string;
+  /** The tier, for the `app.kubernetes.io/component` label (`api`, `web`, `ai`, `database`, ...). */
+  readonly component: string;
+  /** The version that runs, for the `app.kubernetes.io/version` label: usually the image tag. */
+  readonly version: string;
+  /**
+   * User id the pods run as. Images with a fixed user (mysql, postgres, redis: 999) pass theirs.
+   * @default 10001
+   */
+  readonly runAsUser?: number;
+  /**
+   * Mount the ServiceAccount token: only for workloads that call the Kubernetes API.
+   * @default false
+   */
+  readonly automountServiceAccountToken?: boolean;
+}
+
+/** What {@link Workload.podSpec} assembles into a restricted pod. */
+export interface PodSpecOptions {
+  readonly containers: k8s.Container[];
+  /** @default - none */
+  readonly initContainers?: k8s.Container[];
+  /** @default - none */
+  readonly volumes?: k8s.Volume[];
+  /**
+   * Spread the pods over nodes and zones (replicated workloads).
+   * @default true
+   */
+  readonly spread?: boolean;
+  /** @default 30 */
+  readonly terminationGracePeriodSeconds?: number;
+  /** @default 'Always' */
+  readonly restartPolicy?: string;
+}
+
+/**
+ * Base of every construct that runs pods. It owns the workload's whole operational surface in one
+ * place: labels, ServiceAccount, restricted pod security, topology spread, PodDisruptionBudget and
+ * the NetworkPolicy derived from the connections other constructs declare with {@link connectTo}.
+ * Monitoring and backup constructs attach here too.
+ */
+export abstract class Workload extends Construct {
+  /** Name of the workload's objects. */
+  public readonly name: string;
+  public readonly labels: StandardLabels;
+  public readonly serviceAccountName: string;
+  /** Connections this workload accepts (NetworkPolicy ingress). */
+  public readonly ingress: Connection[] = [];
+  /** Connections this workload opens (NetworkPolicy egress, besides DNS). */
+  public readonly egress: Connection[] = [];
+  /** Checks props and names them `<solution>/<env>: <id>.<field>` in errors. */
+  protected readonly validator: Validator;
+  private readonly runAsUser: number;
+  private readonly automountToken: boolean;
+  private disruptionBudget?: k8s.KubePodDisruptionBudget;
+
+  constructor(scope: Construct, id: string, props: WorkloadProps) {
+    super(scope, id);
+    this.validator = Validator.of(this, id);
+    this.name = this.validator.dnsLabel('name', props.name ?? id, 52);
+    this.runAsUser = this.validator.integer('runAsUser', props.runAsUser ?? 10001, 1, 2147483647);
+    this.automountToken = props.automountServiceAccountToken ?? false;
+    this.labels = new StandardLabels(this, { name: this.name, component: props.component, version: props.version });
+    this.serviceAccountName = this.name;
+
+    new k8s.KubeServiceAccount(this, 'ServiceAccount', {
+      metadata: { name: this.name, labels: { ...this.labels.labels } },
+      automountServiceAccountToken: this.automountToken,
+    });
+
+    new k8s.KubeNetworkPolicy(this, 'NetworkPolicy', {
+      metadata: { name: this.name, labels: { ...this.labels.labels } },
+      spec: Lazy.any({ produce: () => this.networkPolicySpec() }) as unknown as k8s.NetworkPolicySpec,
+    });
+  }
+
+  /**
+   * Declares that this workload connects to `endpoint`: opens egress here and ingress there.
+   * @returns the endpoint, for chaining into configuration
+   */
+  public connectTo(endpoint: ServiceEndpoint): ServiceEndpoint {
+    this.addEgress(endpoint.workload, endpoint.targetPort);
+    endpoint.workload.addIngress(this, endpoint.targetPort);
+    return endpoint;
+  }
+
+  /** Accepts connections from a peer outside the workload graph (ingress controller, Prometheus, clients). */
+  public allowIngressFrom(peer: NetworkPeer, port: number): void {
+    this.addIngress(peer, port);
+  }
+
+  /** Opens connections to a peer outside the workload graph (an external S3 endpoint). */
+  public allowEgressTo(peer: NetworkPeer, port: number): void {
+    this.addEgress(peer, port);
+  }
+
+  /** Pods of this workload talk to each other (cluster members: Redis, etcd, Kafka). */
+  public allowPeers(port: number): void {
+    this.addIngress(this, port);
+    this.addEgress(this, port);
+  }
+
+  /** The PodDisruptionBudget, if {@link addDisruptionBudget} made one. */
+  public get podDisruptionBudget(): k8s.KubePodDisruptionBudget | undefined {
+    return this.disruptionBudget;
+  }
+
+  /**
+   * Keeps all but `maxUnavailable` pods running through voluntary disruptions (node drains).
+   * Replicated workloads call it when they run more than one pod.
+   */
+  protected addDisruptionBudget(maxUnavailable = 1): k8s.KubePodDisruptionBudget {
+    this.disruptionBudget = new k8s.KubePodDisruptionBudget(this, 'PodDisruptionBudget', {
+      metadata: { name: this.name, labels: { ...this.labels.labels } },
+      spec: {
+        maxUnavailable: k8s.IntOrString.fromNumber(maxUnavailable),
+        selector: { matchLabels: { ...this.labels.selectorLabels } },
+      },
+    });
+    return this.disruptionBudget;
+  }
+
+  /** Pod template metadata: the standard labels plus extra annotations (config checksums). */
+  protected podMetadata(annotations?: Record<string, string>): k8s.ObjectMeta {
+    return { labels: { ...this.labels.labels }, annotations };
+  }
+
+  /** A pod spec that meets the Pod Security Standard "restricted" and spreads over nodes and zones. */
+  protected podSpec(options: PodSpecOptions): k8s.PodSpec {
+    const spread = options.spread ?? true;
+    return {
+      serviceAccountName: this.serviceAccountName,
+      automountServiceAccountToken: this.automountToken,
+      enableServiceLinks: false,
+      restartPolicy: options.restartPolicy,
+      terminationGracePeriodSeconds: options.terminationGracePeriodSeconds ?? 30,
+      securityContext: {
+        runAsNonRoot: true,
+        runAsUser: this.runAsUser,
+        runAsGroup: this.runAsUser,
+        fsGroup: this.runAsUser,
+        fsGroupChangePolicy: 'OnRootMismatch',
+        seccompProfile: { type: 'RuntimeDefault' },
+      },
+      topologySpreadConstraints: spread ? this.topologySpread() : undefined,
+      initContainers: options.initContainers,
+      containers: options.containers,
+      volumes: options.volumes,
+    };
+  }
+
+  private topologySpread(): k8s.TopologySpreadConstraint[] {
+    const labelSelector = { matchLabels: { ...this.labels.selectorLabels } };
+    return [
+      { maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'ScheduleAnyway', labelSelector },
+      { maxSkew: 1, topologyKey: 'topology.kubernetes.io/zone', whenUnsatisfiable: 'ScheduleAnyway', labelSelector },
+    ];
+  }
+
+  private addIngress(peer: Workload | NetworkPeer, port: number): void {
+    if (!this.ingress.some((c) => c.peer === peer && c.port === port)) this.ingress.push({ peer, port });
+  }
+
+  private addEgress(peer: Workload | NetworkPeer, port: number): void {
+    if (!this.egress.some((c) => c.peer === peer && c.port === port)) this.egress.push({ peer, port });
+  }
+
+  private networkPolicySpec(): k8s.NetworkPolicySpec {
+    const dns: k8s.NetworkPolicyEgressRule = {
+      to: [{
+        namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } },
+        podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } },
+      }],
+      ports: [
+        { protocol: 'UDP', port: k8s.IntOrString.fromNumber(53) },
+        { protocol: 'TCP', port: k8s.IntOrString.fromNumber(53) },
+      ],
+    };
+    return {
+      podSelector: { matchLabels: { ...this.labels.selectorLabels } },
+      policyTypes: ['Ingress', 'Egress'],
+      ingress: groupByPeer(this.ingress).map(({ peer, ports }) => ({ from: [peerOf(peer)], ports: tcpPorts(ports) })),
+      egress: [dns, ...groupByPeer(this.egress).map(({ peer, ports }) => ({ to: [peerOf(peer)], ports: tcpPorts(ports) }))],
+    };
+  }
+}
+
+function peerOf(peer: Workload | NetworkPeer): k8s.NetworkPolicyPeer {
+  return peer instanceof NetworkPeer ? peer.peer : { podSelector: { matchLabels: { ...peer.labels.selectorLabels } } };
+}
+
+function tcpPorts(ports: number[]): k8s.NetworkPolicyPort[] {
+  return [...ports].sort((a, b) => a - b).map((port) => ({ protocol: 'TCP', port: k8s.IntOrString.fromNumber(port) }));
+}
+
+function groupByPeer(connections: Connection[]): { peer: Workload | NetworkPeer; ports: number[] }[] {
+  const groups: { peer: Workload | NetworkPeer; ports: number[] }[] = [];
+  for (const c of connections) {
+    const group = groups.find((g) => g.peer === c.peer);
+    if (group) group.ports.push(c.port);
+    else groups.push({ peer: c.peer, ports: [c.port] });
+  }
+  return groups;
+}
