@@ -1,6 +1,7 @@
 import { createHash } from 'crypto';
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
+import { StandardLabels } from './labels';
 import { Validator } from './validation';
 
 /** A value of `app.properties`. */
@@ -85,9 +86,10 @@ export class AppConfig extends Construct {
     const settings = sortKeys(props.settings);
     this.envConfigMapName = `${name}-env`;
     this.propertiesConfigMapName = `${name}-properties`;
-    new k8s.KubeConfigMap(this, 'Env', { metadata: { name: this.envConfigMapName }, data: settings });
+    const labels = { ...new StandardLabels(this, { name, component: 'config' }).labels };
+    new k8s.KubeConfigMap(this, 'Env', { metadata: { name: this.envConfigMapName, labels }, data: settings });
     new k8s.KubeConfigMap(this, 'Properties', {
-      metadata: { name: this.propertiesConfigMapName },
+      metadata: { name: this.propertiesConfigMapName, labels },
       data: { 'app.properties': this.propertiesFile },
     });
     this.checksum = createHash('sha256').update(JSON.stringify(settings)).update(this.propertiesFile).digest('hex');

@@ -1,5 +1,5 @@
 import { Construct } from 'constructs';
-import { ENVIRONMENT_CONTEXT_KEY, SOLUTION_CONTEXT_KEY } from './validation';
+import { ENVIRONMENT_CONTEXT_KEY, SOLUTION_CONTEXT_KEY, VERSION_CONTEXT_KEY } from './validation';
 
 /** Label keys of https://kubernetes.io/docs/concepts/overview/working-with-objects/common-labels/ */
 export const LABEL_NAME = 'app.kubernetes.io/name';
@@ -14,8 +14,11 @@ export interface StandardLabelsProps {
   readonly name: string;
   /** `app.kubernetes.io/component`: the tier (`api`, `web`, `ai`, `database`, `cache`, `vector-database`). */
   readonly component: string;
-  /** `app.kubernetes.io/version`: the version that runs, usually the image tag. */
-  readonly version: string;
+  /**
+   * `app.kubernetes.io/version`: the version that runs, usually the image tag.
+   * @default - the environment's release version (context `ai-platform/version`), else `unversioned`
+   */
+  readonly version?: string;
 }
 
 /**
@@ -38,7 +41,7 @@ export class StandardLabels {
     };
     this.labels = {
       ...this.selectorLabels,
-      [LABEL_VERSION]: toLabelValue(props.version),
+      [LABEL_VERSION]: toLabelValue(props.version ?? scope.node.tryGetContext(VERSION_CONTEXT_KEY) ?? 'unversioned'),
       [LABEL_COMPONENT]: props.component,
       [LABEL_PART_OF]: solution,
       [LABEL_MANAGED_BY]: 'cdk8s',

@@ -1,5 +1,6 @@
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
+import { StandardLabels } from './labels';
 import { Validator } from './validation';
 
 export interface AppNamespaceProps {
@@ -28,11 +29,12 @@ export class AppNamespace extends Construct {
       'pod-security.kubernetes.io/audit': POD_SECURITY_LEVEL,
       'pod-security.kubernetes.io/warn': POD_SECURITY_LEVEL,
     };
+    const labels = new StandardLabels(this, { name: this.name, component: 'namespace' }).labels;
     new k8s.KubeNamespace(this, 'Resource', {
-      metadata: { name: this.name, labels: { ...props.labels, ...podSecurity } },
+      metadata: { name: this.name, labels: { ...props.labels, ...labels, ...podSecurity } },
     });
     new k8s.KubeNetworkPolicy(this, 'DefaultDeny', {
-      metadata: { name: 'default-deny-all', namespace: this.name },
+      metadata: { name: 'default-deny-all', namespace: this.name, labels: { ...labels } },
       spec: { podSelector: {}, policyTypes: ['Ingress', 'Egress'] },
     });
   }

@@ -15,6 +15,8 @@ export class ConfigError extends Error {
 /** Context keys set on each App so that any construct can say which solution/environment it is in. */
 export const SOLUTION_CONTEXT_KEY = 'ai-platform/solution';
 export const ENVIRONMENT_CONTEXT_KEY = 'ai-platform/environment';
+/** Release version of the environment's application, for labels of objects that belong to no one workload. */
+export const VERSION_CONTEXT_KEY = 'ai-platform/version';
 
 /** `logistics/prod` for a construct inside that environment's App, or the chart id elsewhere (tests). */
 export function locationOf(scope: Construct): string {

@@ -1,0 +1,99 @@
+import { ServiceExposure } from '../stateless-service';
+import { AppTierSettings, ServiceSettings } from './app-tier-settings';
+import { SolutionDefinition } from './solution-definition';
+
+/** Everything one logistics environment is made of. */
+export interface LogisticsSettings extends AppTierSettings {
+  /** Web servers behind a load balancer (R7). */
+  readonly web: ServiceSettings;
+}
+
+/**
+ * Logistics (seed 000): web tier behind a load balancer, API (3 replicas), three AI services,
+ * MySQL primary + 2 read replicas, Redis cluster, Milvus cluster.
+ */
+const REGISTRY = 'registry.example.com/logistics';
+const RELEASE = '1.0.0';
+
+const model = (name: string): ServiceSettings => ({
+  image: { repository: `${REGISTRY}/${name}`, tag: RELEASE },
+  replicas: 2,
+  resources: { requests: { cpu: '1', memory: '2Gi' }, limits: { cpu: '4', memory: '8Gi' } },
+  autoscaling: { minReplicas: 2, maxReplicas: 6, targetCpuUtilizationPercent: 70 },
+});
+
+export const logistics: SolutionDefinition<LogisticsSettings> = {
+  name: 'logistics',
+  defaults: {
+    application: {
+      displayName: 'Intelligent Logistics Platform',
+      version: RELEASE,
+      properties: {
+        'route.optimizer': 'or-tools',
+        'route.max_stops': 50,
+        'risk.alert_threshold': 0.8,
+        'forecast.horizon_days': 14,
+      },
+      featureFlags: { route_optimization: true, risk_alerts: true, demand_forecast: true },
+      release: { grayPercentage: 0 },
+    },
+    api: {
+      image: { repository: `${REGISTRY}/api`, tag: RELEASE },
+      replicas: 3,
+      // R5, seed 000: requests 500m / 512Mi, limits 2 CPU / 2Gi.
+      resources: { requests: { cpu: '500m', memory: '512Mi' }, limits: { cpu: '2', memory: '2Gi' } },
+      autoscaling: { minReplicas: 3, maxReplicas: 10, targetCpuUtilizationPercent: 70 },
+      // Seed 000 exposes the API through a LoadBalancer Service on port 8000.
+      exposure: ServiceExposure.LOAD_BALANCER,
+      servicePort: 8000,
+      secretEnv: {
+        DB_PASSWORD: { name: 'logistics-secret', key: 'db_password' },
+        API_KEY: { name: 'logistics-secret', key: 'api_key' },
+        REDIS_PASSWORD: { name: 'redis-secret', key: 'password' },
+      },
+    },
+    web: {
+      image: { repository: `${REGISTRY}/web`, tag: RELEASE },
+      replicas: 2,
+      resources: { requests: { cpu: '250m', memory: '256Mi' }, limits: { cpu: '1', memory: '512Mi' } },
+      autoscaling: { minReplicas: 2, maxReplicas: 6, targetCpuUtilizationPercent: 70 },
+    },
+    models: {
+      'route-planning': model('route-planning'),
+      'demand-forecast': model('demand-forecast'),
+      'risk-prediction': model('risk-prediction'),
+    },
+    ingress: { hosts: ['logistics.example.com'], tls: { secretName: 'logistics-tls' } },
+  },
+  environments: {
+    dev: {
+      application: { featureFlags: { route_optimization: true, risk_alerts: true, demand_forecast: true, experimental_eta_model: true } },
+      api: {
+        replicas: 1,
+        autoscaling: undefined,
+        exposure: ServiceExposure.CLUSTER_IP,
+        resources: { requests: { cpu: '250m', memory: '512Mi' }, limits: { cpu: '1', memory: '1Gi' } },
+      },
+      web: { replicas: 1, autoscaling: undefined, resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '500m', memory: '256Mi' } } },
+      models: {
+        'route-planning': { replicas: 1, autoscaling: undefined, resources: { requests: { cpu: '500m', memory: '1Gi' }, limits: { cpu: '2', memory: '4Gi' } } },
+        'demand-forecast': { replicas: 1, autoscaling: undefined, resources: { requests: { cpu: '500m', memory: '1Gi' }, limits: { cpu: '2', memory: '4Gi' } } },
+        'risk-prediction': { replicas: 1, autoscaling: undefined, resources: { requests: { cpu: '500m', memory: '1Gi' }, limits: { cpu: '2', memory: '4Gi' } } },
+      },
+      ingress: { hosts: ['logistics.dev.example.com'], tls: undefined },
+    },
+    test: {
+      application: { release: { grayPercentage: 10, abTests: { eta_model_v2: 50 } } },
+      api: { autoscaling: { minReplicas: 2, maxReplicas: 4 }, exposure: ServiceExposure.CLUSTER_IP },
+      web: { autoscaling: { minReplicas: 2, maxReplicas: 3 } },
+      ingress: { hosts: ['logistics.test.example.com'], tls: { secretName: 'logistics-test-tls' } },
+    },
+    prod: {
+      application: { release: { grayPercentage: 10 } },
+      models: {
+        // The route planner runs its solver on GPUs in production.
+        'route-planning': { resources: { requests: { cpu: '2', memory: '4Gi' }, limits: { cpu: '4', memory: '8Gi' }, gpu: 1 } },
+      },
+    },
+  },
+};

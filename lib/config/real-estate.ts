@@ -1,0 +1,83 @@
+import { AppTierSettings } from './app-tier-settings';
+import { SolutionDefinition } from './solution-definition';
+
+/** Everything one real-estate environment is made of. */
+export type RealEstateSettings = AppTierSettings;
+
+/**
+ * Real estate (seed 004): API (3 replicas) behind an Ingress, recommendation and valuation
+ * models, PostgreSQL 14, Redis 7, Milvus 2.3 standalone.
+ */
+const REGISTRY = 'registry.example.com/real-estate';
+const RELEASE = '1.0.0';
+
+export const realEstate: SolutionDefinition<RealEstateSettings> = {
+  name: 'real-estate',
+  defaults: {
+    application: {
+      displayName: 'Intelligent Real Estate Platform',
+      version: RELEASE,
+      // R15, seed 004 app.properties.
+      properties: {
+        'recommendation.model': 'hybrid',
+        'recommendation.top_k': 10,
+        'evaluation.model': 'xgboost',
+        'evaluation.confidence_threshold': 0.8,
+      },
+      featureFlags: { recommendation: true, valuation: true, compliance_review: true },
+      release: { grayPercentage: 0 },
+    },
+    api: {
+      image: { repository: `${REGISTRY}/api`, tag: RELEASE },
+      replicas: 3,
+      // R5, seed 004: requests 500m / 1Gi, limits 2 CPU / 2Gi.
+      resources: { requests: { cpu: '500m', memory: '1Gi' }, limits: { cpu: '2', memory: '2Gi' } },
+      autoscaling: { minReplicas: 3, maxReplicas: 10, targetCpuUtilizationPercent: 70 },
+      servicePort: 80,
+      secretEnv: {
+        DATABASE_URL: { name: 'real-estate-secrets', key: 'database-url' },
+        REDIS_URL: { name: 'real-estate-secrets', key: 'redis-url' },
+        API_KEY: { name: 'real-estate-secrets', key: 'api-key' },
+      },
+    },
+    models: {
+      recommendation: {
+        image: { repository: `${REGISTRY}/recommendation`, tag: RELEASE },
+        replicas: 2,
+        resources: { requests: { cpu: '1', memory: '2Gi' }, limits: { cpu: '4', memory: '8Gi' } },
+        autoscaling: { minReplicas: 2, maxReplicas: 6 },
+      },
+      valuation: {
+        image: { repository: `${REGISTRY}/valuation`, tag: RELEASE },
+        replicas: 2,
+        resources: { requests: { cpu: '500m', memory: '1Gi' }, limits: { cpu: '2', memory: '4Gi' } },
+        autoscaling: { minReplicas: 2, maxReplicas: 6 },
+      },
+    },
+    // R4: the API behind an Ingress, api.real-estate.example.com in prod.
+    ingress: { hosts: ['api.real-estate.example.com'], tls: { secretName: 'real-estate-api-tls' } },
+  },
+  environments: {
+    dev: {
+      application: { featureFlags: { recommendation: true, valuation: true, compliance_review: true, image_appraisal: true } },
+      api: {
+        replicas: 1,
+        autoscaling: undefined,
+        resources: { requests: { cpu: '250m', memory: '512Mi' }, limits: { cpu: '1', memory: '1Gi' } },
+      },
+      models: {
+        recommendation: { replicas: 1, autoscaling: undefined, resources: { requests: { cpu: '250m', memory: '1Gi' }, limits: { cpu: '2', memory: '4Gi' } } },
+        valuation: { replicas: 1, autoscaling: undefined, resources: { requests: { cpu: '250m', memory: '512Mi' }, limits: { cpu: '1', memory: '2Gi' } } },
+      },
+      ingress: { hosts: ['api.dev.real-estate.example.com'], tls: undefined },
+    },
+    test: {
+      application: { release: { grayPercentage: 10, abTests: { hybrid_vs_collaborative: 50 } } },
+      api: { autoscaling: { minReplicas: 2, maxReplicas: 4 } },
+      ingress: { hosts: ['api.test.real-estate.example.com'], tls: { secretName: 'real-estate-api-test-tls' } },
+    },
+    prod: {
+      application: { release: { grayPercentage: 10 } },
+    },
+  },
+};

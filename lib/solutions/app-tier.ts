@@ -1,0 +1,91 @@
+import { Construct } from 'constructs';
+import { ApiService } from '../api-service';
+import { AppConfig } from '../app-config';
+import { AppTierSettings, ServiceSettings } from '../config/app-tier-settings';
+import { AppIngress } from '../ingress';
+import { ModelService } from '../model-service';
+import { Validator } from '../validation';
+import { WebTier } from '../web-tier';
+import { ServiceEndpoint } from '../workload';
+
+/** A store the API uses: the endpoint it connects to and the settings that tell the API where it is. */
+export interface StoreBinding {
+  readonly endpoint: ServiceEndpoint;
+  /** Environment settings for the application (`DB_HOST`, `DB_PORT`, ...). */
+  readonly settings: Record<string, string>;
+}
+
+export interface AppTierProps {
+  readonly settings: AppTierSettings & { readonly web?: ServiceSettings };
+  /** The environment name, given to the application as `APP_ENV`. */
+  readonly environment: string;
+  /** Stores the API connects to. */
+  readonly stores: StoreBinding[];
+}
+
+/**
+ * The application tier of one environment: model services, the application configuration, the
+ * API wired to every store and model, the optional web tier, and the Ingress.
+ */
+export class AppTier extends Construct {
+  public readonly config: AppConfig;
+  public readonly api: ApiService;
+  public readonly models: ModelService[];
+  public readonly web?: WebTier;
+  public readonly ingress?: AppIngress;
+
+  constructor(scope: Construct, id: string, props: AppTierProps) {
+    super(scope, id);
+    const settings = props.settings;
+    const v = Validator.of(this, '');
+    v.semverTag('application.version', settings.application.version);
+    v.nonEmpty('application.displayName', settings.application.displayName);
+    if (Object.keys(settings.models).length === 0) v.fail('models', 'at least one model service', settings.models);
+
+    this.models = Object.keys(settings.models).sort().map((model) => new ModelService(this, `models.${model}`, {
+      name: model,
+      model,
+      ...settings.models[model],
+    }));
+
+    const modelSettings = Object.fromEntries(this.models.map((m) => [
+      `MODEL_${m.model.toUpperCase().replace(/-/g, '_')}_URL`, `http://${m.endpoint.host}:${m.endpoint.port}`,
+    ]));
+    const storeSettings: Record<string, string> = {};
+    for (const store of props.stores) Object.assign(storeSettings, store.settings);
+
+    this.config = new AppConfig(this, 'application', {
+      name: 'app-config',
+      settings: {
+        APP_ENV: props.environment,
+        APP_VERSION: settings.application.version,
+        APP_PROPERTIES_FILE: '/etc/app/app.properties',
+        LOG_FORMAT: 'json',
+        ...storeSettings,
+        ...modelSettings,
+      },
+      properties: {
+        'app.name': settings.application.displayName,
+        'app.version': settings.application.version,
+        'app.environment': props.environment,
+        ...settings.application.properties,
+      },
+      featureFlags: settings.application.featureFlags,
+      release: settings.application.release,
+    });
+
+    const { secretEnv, servicePort, ...apiService } = settings.api;
+    this.api = new ApiService(this, 'api', { ...apiService, config: this.config, secretEnv, servicePort });
+    for (const store of props.stores) this.api.connectTo(store.endpoint);
+    for (const model of this.models) this.api.connectTo(model.endpoint);
+
+    if (settings.web) this.web = new WebTier(this, 'web', { ...settings.web, api: this.api.endpoint });
+
+    if (settings.ingress) {
+      this.ingress = new AppIngress(this, 'ingress', {
+        ...settings.ingress,
+        backend: (this.web ?? this.api).endpoint,
+      });
+    }
+  }
+}

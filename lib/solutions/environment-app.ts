@@ -1,0 +1,46 @@
+import { App, Chart, YamlOutputType } from 'cdk8s';
+import { AppNamespace } from '../namespace';
+import { ENVIRONMENT_CONTEXT_KEY, SOLUTION_CONTEXT_KEY, VERSION_CONTEXT_KEY } from '../validation';
+
+export interface EnvironmentAppProps {
+  readonly solution: string;
+  readonly environment: string;
+  /** Namespace every namespaced object goes into. */
+  readonly namespace: string;
+  /** Release version, for the version label of objects that are not one workload's. */
+  readonly version: string;
+  /** Folder the YAML files are written to: dist/<solution>/<environment>. */
+  readonly outdir: string;
+}
+
+/**
+ * One solution in one environment, synthesized into its own folder as three files that
+ * `kubectl apply -f <folder>` applies in order: `0000-namespace` (the Namespace and its
+ * default-deny policy), `0001-data` (stores), `0002-app` (application tier).
+ */
+export class EnvironmentApp extends App {
+  public readonly solution: string;
+  public readonly environment: string;
+  public readonly namespace: AppNamespace;
+  /** Chart of the data tier. */
+  public readonly dataChart: Chart;
+  /** Chart of the application tier. */
+  public readonly appChart: Chart;
+
+  constructor(props: EnvironmentAppProps) {
+    super({ outdir: props.outdir, yamlOutputType: YamlOutputType.FILE_PER_CHART });
+    this.solution = props.solution;
+    this.environment = props.environment;
+    this.node.setContext(SOLUTION_CONTEXT_KEY, props.solution);
+    this.node.setContext(ENVIRONMENT_CONTEXT_KEY, props.environment);
+    this.node.setContext(VERSION_CONTEXT_KEY, props.version);
+
+    const namespaceChart = new Chart(this, 'namespace');
+    this.namespace = new AppNamespace(namespaceChart, 'namespace', { name: props.namespace });
+    this.dataChart = new Chart(this, 'data', { namespace: this.namespace.name });
+    this.appChart = new Chart(this, 'app', { namespace: this.namespace.name });
+    // Dependencies order the files (0000-, 0001-, 0002-) so one `kubectl apply -f` creates the namespace first.
+    this.dataChart.addDependency(namespaceChart);
+    this.appChart.addDependency(this.dataChart);
+  }
+}

@@ -1,0 +1,29 @@
+import { join } from 'path';
+import { resolveEnvironment, SolutionDefinition } from '../config/solution-definition';
+import { EnvironmentApp } from './environment-app';
+
+/** A solution: its configuration, and how one environment of it is built from its settings. */
+export interface Solution<S extends { readonly namespace?: string; readonly application: { readonly version: string } }> {
+  readonly definition: SolutionDefinition<S>;
+  /** Adds the solution's constructs to the environment's charts. */
+  build(app: EnvironmentApp, settings: S): void;
+}
+
+/**
+ * Builds one environment of a solution as an {@link EnvironmentApp} writing to
+ * `<outdir>/<solution>/<environment>`. Nothing is written until `synth()` is called.
+ */
+export function buildEnvironment<S extends { readonly namespace?: string; readonly application: { readonly version: string } }>(
+  solution: Solution<S>, environment: string, outdir: string,
+): EnvironmentApp {
+  const resolved = resolveEnvironment(solution.definition, environment);
+  const app = new EnvironmentApp({
+    solution: resolved.solution,
+    environment: resolved.environment,
+    namespace: resolved.settings.namespace ?? `${resolved.solution}-${resolved.environment}`,
+    version: resolved.settings.application.version,
+    outdir: join(outdir, resolved.solution, resolved.environment),
+  });
+  solution.build(app, resolved.settings);
+  return app;
+}

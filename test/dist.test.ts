@@ -1,0 +1,87 @@
+/**
+ * The whole dist/ matrix as users apply it: layout, order, strict Kubernetes 1.27 validity, labels,
+ * determinism, and that the committed dist/ is what the code synthesizes.
+ */
+import { existsSync, rmSync } from 'fs';
+import { join } from 'path';
+import { environmentsOf } from '../lib/config/solution-definition';
+import { SOLUTIONS } from '../lib/solutions';
+import { KubernetesSchema } from './support/kubernetes-schema';
+import { objectId, readTree, synthesizedMatrix, synthesizeToTemp } from './support/manifests';
+
+const { dir, manifests } = synthesizedMatrix();
+const STANDARD_LABELS = ['name', 'instance', 'version', 'component', 'part-of', 'managed-by'].map((l) => `app.kubernetes.io/${l}`);
+
+describe('dist/ layout', () => {
+  test('has a folder per solution and environment, 2 x 3', () => {
+    const folders = [...new Set([...readTree(dir).keys()].map((f) => f.split('/').slice(0, 2).join('/')))];
+    expect(folders.sort()).toEqual([
+      'logistics/dev', 'logistics/prod', 'logistics/test',
+      'real-estate/dev', 'real-estate/prod', 'real-estate/test',
+    ]);
+    expect(SOLUTIONS.map((s) => s.definition.name)).toEqual(['logistics', 'real-estate']);
+    for (const s of SOLUTIONS) expect(environmentsOf(s.definition)).toEqual(['dev', 'test', 'prod']);
+  });
+
+  test('applies in one pass: the Namespace is the first object of the first file', () => {
+    for (const folder of ['logistics/dev', 'logistics/prod', 'real-estate/test']) {
+      const inFolder = manifests.filter((m) => m.file.startsWith(`${folder}/`));
+      const files = [...new Set(inFolder.map((m) => m.file))];
+      expect(files).toEqual([...files].sort());
+      expect(inFolder[0].object.kind).toBe('Namespace');
+      expect(inFolder.filter((m) => m.object.kind === 'Namespace')).toHaveLength(1);
+    }
+  });
+
+  test('every namespaced object is in its environment\'s namespace', () => {
+    for (const m of manifests) {
+      if (m.object.kind === 'Namespace') continue;
+      expect(`${objectId(m)} -> ${m.object.metadata.namespace}`).toBe(`${objectId(m)} -> ${m.solution}-${m.environment}`);
+    }
+  });
+
+  test('every object carries the six standard labels', () => {
+    const missing = manifests.flatMap((m) => STANDARD_LABELS
+      .filter((l) => !m.object.metadata?.labels?.[l])
+      .map((l) => `${objectId(m)} lacks ${l}`));
+    expect(missing).toEqual([]);
+  });
+
+  test('object names are unique per kind and namespace', () => {
+    const seen = new Set<string>();
+    const duplicates: string[] = [];
+    for (const m of manifests) {
+      const key = `${m.object.kind}/${m.object.metadata.namespace}/${m.object.metadata.name}`;
+      if (seen.has(key)) duplicates.push(key);
+      seen.add(key);
+    }
+    expect(duplicates).toEqual([]);
+  });
+});
+
+describe('Kubernetes 1.27 validity', () => {
+  const schema = new KubernetesSchema();
+
+  test('every object in dist/ validates strictly against the 1.27 OpenAPI schema', () => {
+    expect(manifests.length).toBeGreaterThan(100);
+    const problems = manifests.flatMap((m) => schema.validate(m.object).map((p) => `${objectId(m)} ${p}`));
+    expect(problems).toEqual([]);
+  });
+});
+
+describe('determinism and freshness', () => {
+  test('two synths give byte-identical files', () => {
+    const second = synthesizeToTemp();
+    try {
+      expect(readTree(second)).toEqual(readTree(dir));
+    } finally {
+      rmSync(second, { recursive: true, force: true });
+    }
+  });
+
+  test('the committed dist/ is what the code synthesizes (run `npm run synth` and commit dist/)', () => {
+    const committed = join(__dirname, '..', 'dist');
+    expect(existsSync(committed)).toBe(true);
+    expect(readTree(committed)).toEqual(readTree(dir));
+  });
+});

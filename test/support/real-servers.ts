@@ -1,0 +1,134 @@
+/**
+ * Support for tests that run the product's shell scripts against real servers started from the
+ * machine's binaries (Debian packages), on free loopback ports, in temporary directories.
+ *
+ * Where a binary is missing the suite is skipped with a message naming the Debian package, so
+ * `npm test` passes on a fresh machine. With REQUIRE_REAL_SERVERS=1 (set by .ci/run) a missing
+ * binary fails instead: CI must run every one of these tests.
+ */
+import { ChildProcess, spawn, spawnSync, SpawnSyncReturns } from 'child_process';
+import { existsSync, mkdtempSync, rmSync } from 'fs';
+import { createServer } from 'net';
+import { tmpdir } from 'os';
+import { join } from 'path';
+
+/** Finds a binary on PATH or in the given directories (Debian puts some in /usr/sbin or /usr/lib/...). */
+export function findBinary(name: string, extraDirs: string[] = []): string | undefined {
+  const dirs = [...(process.env.PATH ?? '').split(':'), '/usr/sbin', '/sbin', ...extraDirs];
+  for (const dir of dirs) {
+    const candidate = join(dir, name);
+    if (dir && existsSync(candidate)) return candidate;
+  }
+  return undefined;
+}
+
+/**
+ * `describe` when every binary is there; otherwise `describe.skip` with a message naming the Debian
+ * package, or a failing suite under REQUIRE_REAL_SERVERS=1.
+ */
+export function describeWithBinaries(title: string, binaries: Record<string, string | undefined>, debianPackage: string, body: () => void): void {
+  const missing = Object.entries(binaries).filter(([, path]) => !path).map(([name]) => name);
+  if (missing.length === 0) {
+    describe(title, body);
+    return;
+  }
+  const message = `${title}: skipped, ${missing.join(', ')} not found: install the Debian package ${debianPackage} (apt-get install ${debianPackage})`;
+  if (process.env.REQUIRE_REAL_SERVERS === '1') {
+    describe(title, () => {
+      test('has the binaries it needs (REQUIRE_REAL_SERVERS=1)', () => {
+        throw new Error(message);
+      });
+    });
+    return;
+  }
+  // eslint-disable-next-line no-console
+  console.warn(message);
+  describe.skip(title, body);
+}
+
+/** A TCP port that was free on 127.0.0.1 a moment ago. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      if (address === null || typeof address === 'string') {
+        reject(new Error('no port'));
+        return;
+      }
+      server.close(() => resolve(address.port));
+    });
+  });
+}
+
+/** A fresh temporary directory, removed by the returned function. */
+export function tempDir(prefix: string): { path: string; remove: () => void } {
+  const path = mkdtempSync(join(tmpdir(), `${prefix}-`));
+  return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
+}
+
+/** Runs a command to completion; throws with its output when it fails. */
+export function run(command: string, args: string[], options: { env?: NodeJS.ProcessEnv; input?: string; cwd?: string; timeoutMs?: number } = {}): string {
+  const result: SpawnSyncReturns<string> = spawnSync(command, args, {
+    env: { ...process.env, ...options.env },
+    input: options.input,
+    cwd: options.cwd,
+    encoding: 'utf8',
+    timeout: options.timeoutMs ?? 120_000,
+  });
+  if (result.status !== 0) {
+    throw new Error(`${command} ${args.join(' ')} exited ${result.status ?? result.signal}\n--- stdout\n${result.stdout}\n--- stderr\n${result.stderr}`);
+  }
+  return result.stdout;
+}
+
+/** Runs a bash script file with the given environment; throws with its output when it fails. */
+export function runScript(scriptPath: string, env: NodeJS.ProcessEnv, timeoutMs = 120_000): string {
+  return run('bash', [scriptPath], { env, timeoutMs });
+}
+
+/** A background server process that is stopped (SIGTERM, then SIGKILL) by {@link stop}. */
+export class ServerProcess {
+  private readonly child: ChildProcess;
+  private output = '';
+
+  constructor(command: string, args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}) {
+    this.child = spawn(command, args, { env: { ...process.env, ...options.env }, cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child.stdout?.on('data', (d) => { this.output += d.toString(); });
+    this.child.stderr?.on('data', (d) => { this.output += d.toString(); });
+  }
+
+  /** What the server printed so far (for failure messages). */
+  public get log(): string {
+    return this.output;
+  }
+
+  public get exited(): boolean {
+    return this.child.exitCode !== null || this.child.signalCode !== null;
+  }
+
+  public async stop(timeoutMs = 10_000): Promise<void> {
+    if (this.exited) return;
+    const done = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
+    this.child.kill('SIGTERM');
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), timeoutMs);
+    await done;
+    clearTimeout(timer);
+  }
+}
+
+/** Polls `check` until it returns true, or throws after `timeoutMs` with `what` in the message. */
+export async function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 30_000, intervalMs = 200): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      if (await check()) return;
+    } catch {
+      // not yet
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
