@@ -74,7 +74,7 @@ describe('bad configuration fails with the solution, environment, field and valu
     ['a release version that is not semantic', { application: { version: '1.0' } },
       /^logistics\/prod: application\.version must be a semantic version .* but "1\.0" was provided$/],
     ['a gray release over 100%', { application: { release: { grayPercentage: 120 } } },
-      /^logistics\/prod: app-config\.release\.grayPercentage must be an integer between 0 and 100 but 120 was provided$/],
+      /^logistics\/prod: application\.release\.grayPercentage must be an integer between 0 and 100 but 120 was provided$/],
     ['a TLS secret name with spaces', { ingress: { tls: { secretName: 'my cert' } } },
       /^logistics\/prod: ingress\.tls\.secretName must be a DNS subdomain name .* but "my cert" was provided$/],
   ];
