@@ -8,4 +8,5 @@ module.exports = {
   },
   snapshotResolver: '<rootDir>/test/support/snapshot-resolver.js',
   testTimeout: 120000,
+  reporters: ['default', '<rootDir>/test/support/summary-reporter.js'],
 };
