@@ -1,6 +1,8 @@
 /** Every field optional, recursively: what an environment may override. Arrays are replaced whole. */
 export type Overrides<T> = {
-  readonly [K in keyof T]?: T[K] extends readonly unknown[] ? T[K] : T[K] extends object ? Overrides<T[K]> : T[K];
+  readonly [K in keyof T]?: NonNullable<T[K]> extends readonly unknown[]
+    ? T[K]
+    : NonNullable<T[K]> extends object ? Overrides<NonNullable<T[K]>> | undefined : T[K];
 };
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
