@@ -23,7 +23,7 @@ export function applyOverrides<T>(base: T, overrides: Overrides<T> | undefined):
       delete result[key];
       continue;
     }
-    result[key] = isPlainObject(value) && isPlainObject(result[key]) ? applyOverrides(result[key], value) : value;
+    result[key] = isPlainObject(value) && isPlainObject(result[key]) ? applyOverrides<Record<string, unknown>>(result[key] as Record<string, unknown>, value as Overrides<Record<string, unknown>>) : value;
   }
   return result as T;
 }
