@@ -1,23 +1,30 @@
-import { rmSync } from 'fs';
+import { renameSync, rmSync } from 'fs';
 import { environmentsOf } from './config/solution-definition';
 import { buildEnvironment } from './solutions/solution';
 import { SOLUTIONS } from './solutions';
 import { ConfigError } from './validation';
 
 /**
- * Builds and writes every environment of every solution into `<outdir>/<solution>/<environment>/`,
- * replacing what was there, so files of removed objects do not linger. A configuration error is
- * printed as one line (no stack trace) and the process exits 1.
+ * Builds and writes every environment of every solution into `<outdir>/<solution>/<environment>/`.
+ * Everything is written to a staging folder first and swapped in at the end, so a failed synth
+ * leaves the last good output untouched and files of removed objects do not linger. A configuration
+ * error or a policy violation is printed without a stack trace and the process exits 1.
  */
 export function synthesizeAll(outdir: string): void {
+  const staging = `${outdir}.staging`;
+  rmSync(staging, { recursive: true, force: true });
   try {
-    const apps = SOLUTIONS.flatMap((solution) =>
-      environmentsOf(solution.definition).map((environment) => buildEnvironment(solution as never, environment, outdir)));
-    // Build everything before deleting anything: a bad config leaves the last good dist/ in place.
+    for (const solution of SOLUTIONS) {
+      for (const environment of environmentsOf(solution.definition)) {
+        buildEnvironment(solution, environment, staging).synth();
+      }
+    }
     rmSync(outdir, { recursive: true, force: true });
-    for (const app of apps) app.synth();
+    renameSync(staging, outdir);
   } catch (error) {
-    if (error instanceof ConfigError) {
+    rmSync(staging, { recursive: true, force: true });
+    // cdk8s reports failed validations (the policy engine's) as "Validation failed with ...".
+    if (error instanceof ConfigError || (error instanceof Error && error.message.startsWith('Validation failed'))) {
       process.stderr.write(`synth failed: ${error.message}\n`);
       process.exit(1);
     }

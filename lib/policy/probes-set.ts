@@ -23,7 +23,7 @@ export const probesSet: PolicyRule = {
       if (missing.length === 0) continue;
       findings.push({
         part: containerLabel(ref),
-        message: `has no ${listOf(missing)}`,
+        message: `has no ${listOf(missing, 'or')}`,
         fix: `add ${listOf(missing)} to the container (httpProbe() or execProbe() from lib/container.ts)`,
       });
     }

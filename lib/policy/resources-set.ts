@@ -31,7 +31,7 @@ export const resourcesSet: PolicyRule = {
       if (missing.length === 0) continue;
       findings.push({
         part: containerLabel(ref),
-        message: `has no ${listOf(missing.map((m) => m.label))}`,
+        message: `has no ${listOf(missing.map((m) => m.label), 'or')}`,
         fix: `set ${listOf(missing.map((m) => `resources.${m.side}.${m.resource}`))} (construct prop "resources")`,
       });
     }

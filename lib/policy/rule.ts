@@ -54,8 +54,13 @@ function trimDot(text: string): string {
   return text.replace(/\.+\s*$/, '');
 }
 
-/** `a, b and c` */
-export function listOf(items: readonly string[]): string {
+/** `a, b and c` (or `a, b or c`). */
+export function listOf(items: readonly string[], conjunction: 'and' | 'or' = 'and'): string {
   if (items.length <= 1) return items.join('');
-  return `${items.slice(0, -1).join(', ')} and ${items[items.length - 1]}`;
+  return `${items.slice(0, -1).join(', ')} ${conjunction} ${items[items.length - 1]}`;
+}
+
+/** A rule's fix (a sentence) inside a message. */
+export function lowerFirst(text: string): string {
+  return text.charAt(0).toLowerCase() + text.slice(1);
 }

@@ -1,5 +1,6 @@
 import { join } from 'path';
 import { resolveEnvironment, SolutionDefinition } from '../config/solution-definition';
+import { Policies } from '../policy';
 import { EnvironmentApp } from './environment-app';
 
 /** A solution: its configuration, and how one environment of it is built from its settings. */
@@ -11,7 +12,8 @@ export interface Solution<S extends { readonly namespace?: string; readonly appl
 
 /**
  * Builds one environment of a solution as an {@link EnvironmentApp} writing to
- * `<outdir>/<solution>/<environment>`. Nothing is written until `synth()` is called.
+ * `<outdir>/<solution>/<environment>`, with the platform's policies enforced: `synth()` refuses to
+ * write an environment that breaks one. Nothing is written until `synth()` is called.
  */
 export function buildEnvironment<S extends { readonly namespace?: string; readonly application: { readonly version: string } }>(
   solution: Solution<S>, environment: string, outdir: string,
@@ -25,5 +27,6 @@ export function buildEnvironment<S extends { readonly namespace?: string; readon
     outdir: join(outdir, resolved.solution, resolved.environment),
   });
   solution.build(app, resolved.settings);
+  Policies.enforce(app);
   return app;
 }

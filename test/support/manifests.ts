@@ -34,7 +34,7 @@ export function synthesizeToTemp(): string {
   const outdir = mkdtempSync(join(tmpdir(), 'dist-'));
   for (const solution of SOLUTIONS) {
     for (const environment of environmentsOf(solution.definition)) {
-      buildEnvironment(solution as never, environment, outdir).synth();
+      buildEnvironment(solution, environment, outdir).synth();
     }
   }
   return outdir;
