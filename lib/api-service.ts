@@ -34,7 +34,8 @@ export class ApiService extends StatelessService {
       ...props,
       env: [
         ...(props.env ?? []),
-        ...Object.keys(secretEnv).sort().map((name) => envFromSecret(name, secretEnv[name])),
+        // An undefined reference is skipped here and reported by the checks below.
+        ...Object.keys(secretEnv).sort().filter((name) => secretEnv[name]).map((name) => envFromSecret(name, secretEnv[name])),
       ],
       envFrom: [...props.config.envFrom(), ...(props.envFrom ?? [])],
       podAnnotations: { 'checksum/config': props.config.checksum, ...props.podAnnotations },
@@ -45,7 +46,7 @@ export class ApiService extends StatelessService {
       servicePort: props.servicePort ?? 80,
       liveness: { path: '/health', initialDelaySeconds: 30, periodSeconds: 10 },
       readiness: { path: '/ready', initialDelaySeconds: 10, periodSeconds: 5 },
-      writablePaths: ['/tmp'],
+      writablePaths: [{ path: '/tmp', sizeLimit: '256Mi' }],
     });
     for (const [name, ref] of Object.entries(secretEnv)) {
       this.validator.envVarName(`secretEnv.${name}`, name);

@@ -41,6 +41,8 @@ export interface AppConfigProps {
 }
 
 const PROPERTY_KEY = /^[A-Za-z][A-Za-z0-9_.-]*$/;
+/** Keys app.properties derives from featureFlags and release; a property may not set them directly. */
+const RESERVED_PREFIXES = ['feature.', 'release.gray.', 'release.ab.'];
 
 /**
  * The application's configuration (R15) as two ConfigMaps: `<name>-env` holds settings for
@@ -65,7 +67,12 @@ export class AppConfig extends Construct {
     }
     for (const [key, value] of Object.entries(props.properties)) {
       if (!PROPERTY_KEY.test(key)) v.fail(`properties.${key}`, 'a property key such as recommendation.top_k', key);
+      if (RESERVED_PREFIXES.some((prefix) => key.startsWith(prefix))) {
+        v.fail(`properties.${key}`, `a key outside ${RESERVED_PREFIXES.join(', ')} (set by featureFlags and release)`, key);
+      }
       if (!['string', 'number', 'boolean'].includes(typeof value)) v.fail(`properties.${key}`, 'a string, number or boolean', value);
+      // A line break would start a new property: `x\nfeature.admin=true` must not switch a feature on.
+      if (typeof value === 'string' && /[\r\n]/.test(value)) v.fail(`properties.${key}`, 'a single-line value', value);
     }
     for (const [flag, on] of Object.entries(props.featureFlags ?? {})) {
       if (!PROPERTY_KEY.test(flag)) v.fail(`featureFlags.${flag}`, 'a flag name such as route_optimization', flag);

@@ -9,6 +9,12 @@ export interface ModelServiceProps extends StatelessServiceProps {
    * @default 60
    */
   readonly startupSeconds?: number;
+  /**
+   * Size of `/models-cache`, where the server keeps downloaded model files (an emptyDir: the pod
+   * is evicted when it grows past this).
+   * @default '10Gi'
+   */
+  readonly cacheSize?: string;
 }
 
 /** Port every model server listens on. */
@@ -33,9 +39,10 @@ export class ModelService extends StatelessService {
       servicePort: 80,
       liveness: { path: '/health', initialDelaySeconds: startup, periodSeconds: 10 },
       readiness: { path: '/ready', initialDelaySeconds: 10, periodSeconds: 5 },
-      writablePaths: ['/tmp', '/models-cache'],
+      writablePaths: [{ path: '/tmp', sizeLimit: '256Mi' }, { path: '/models-cache', sizeLimit: props.cacheSize ?? '10Gi' }],
     });
     this.validator.integer('startupSeconds', startup, 0, 3600);
+    if (props.cacheSize !== undefined) this.validator.storage('cacheSize', props.cacheSize);
     this.model = this.validator.dnsLabel('model', props.model);
   }
 }

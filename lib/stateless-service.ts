@@ -50,6 +50,13 @@ export interface StatelessServiceProps {
   readonly volumes?: { readonly volume: k8s.Volume; readonly mountPath: string }[];
 }
 
+/** A directory the process writes to, backed by an emptyDir of at most `sizeLimit`. */
+export interface WritablePath {
+  readonly path: string;
+  /** e.g. `256Mi`; the kubelet evicts the pod when the directory grows past it. */
+  readonly sizeLimit: string;
+}
+
 /** What each kind of stateless service fixes for all its instances. */
 export interface StatelessServiceDefaults {
   /** `app.kubernetes.io/component` */
@@ -59,7 +66,7 @@ export interface StatelessServiceDefaults {
   readonly liveness: HttpProbeSettings;
   readonly readiness: HttpProbeSettings;
   /** Paths the process writes to; each gets an emptyDir because the root file system is read-only. */
-  readonly writablePaths: string[];
+  readonly writablePaths: WritablePath[];
 }
 
 /**
@@ -95,7 +102,7 @@ export abstract class StatelessService extends Workload {
     }
     this.minReplicas = this.autoscaler?.minReplicas ?? replicas;
 
-    const writable = defaults.writablePaths.map((path, i) => ({ name: `writable-${i}`, path }));
+    const writable = defaults.writablePaths.map((w, i) => ({ name: `writable-${i}`, ...w }));
     const extraVolumes = props.volumes ?? [];
     const container = secureContainer({
       name: this.name,
@@ -132,7 +139,7 @@ export abstract class StatelessService extends Workload {
             ...this.podSpec({
               containers: [container],
               volumes: [
-                ...writable.map((w) => ({ name: w.name, emptyDir: { sizeLimit: k8s.Quantity.fromString('256Mi') } })),
+                ...writable.map((w) => ({ name: w.name, emptyDir: { sizeLimit: k8s.Quantity.fromString(w.sizeLimit) } })),
                 ...extraVolumes.map((e) => e.volume),
               ],
               spread: this.minReplicas > 1,

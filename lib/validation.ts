@@ -99,6 +99,17 @@ export class Validator {
     return value;
   }
 
+  /**
+   * An RFC 1035 label: what Kubernetes requires of Service names (starts with a letter). Workload
+   * names are checked with it because each one names a Service.
+   */
+  public serviceName(field: string, value: string, maxLength = 63): string {
+    if (typeof value !== 'string' || value.length > maxLength || !/^[a-z]([-a-z0-9]*[a-z0-9])?$/.test(value)) {
+      this.fail(field, `a Service name (starts with a lower-case letter; letters, digits and '-', at most ${maxLength} characters)`, value);
+    }
+    return value;
+  }
+
   /** An RFC 1123 subdomain: a ConfigMap, Secret or StorageClass name. */
   public dnsSubdomain(field: string, value: string): string {
     if (typeof value !== 'string' || value.length > 253 || !DNS_SUBDOMAIN.test(value)) {
@@ -162,8 +173,9 @@ export class Validator {
   /** A full third-party image reference pinned to a release tag (`mysql:8.0.39`): no missing tag, no `latest`. */
   public pinnedImage(field: string, value: string): string {
     const match = typeof value === 'string' ? /^([^@\s]+?):([A-Za-z0-9_][A-Za-z0-9_.-]{0,127})$/.exec(value) : null;
-    if (!match || match[2] === 'latest' || !IMAGE_REPOSITORY.test(match[1])) {
-      this.fail(field, 'an image pinned to a release tag such as mysql:8.0.39 (never latest)', value);
+    // A release tag names at least MAJOR.MINOR (8.0.39, v2.3.21, RELEASE.2023-03-20T...): `8` or `stable` move.
+    if (!match || !/\d+[.-]\d+/.test(match[2]) || !IMAGE_REPOSITORY.test(match[1])) {
+      this.fail(field, 'an image pinned to a release tag such as mysql:8.0.39 (never latest or a bare major)', value);
     }
     return value;
   }
@@ -185,5 +197,6 @@ export class Validator {
 
 function show(value: unknown): string {
   if (value === undefined) return 'undefined';
+  if (typeof value === 'number' && !Number.isFinite(value)) return String(value);
   return JSON.stringify(value);
 }

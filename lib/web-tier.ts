@@ -32,7 +32,11 @@ export class WebTier extends StatelessService {
       servicePort: 80,
       liveness: { path: '/healthz', initialDelaySeconds: 10, periodSeconds: 10 },
       readiness: { path: '/healthz', initialDelaySeconds: 5, periodSeconds: 5 },
-      writablePaths: ['/tmp', '/var/cache/nginx', '/var/run'],
+      writablePaths: [
+        { path: '/tmp', sizeLimit: '64Mi' },
+        { path: '/var/cache/nginx', sizeLimit: '256Mi' },
+        { path: '/var/run', sizeLimit: '1Mi' },
+      ],
     });
     this.connectTo(props.api);
   }

@@ -121,7 +121,7 @@ export abstract class Workload extends Construct {
   constructor(scope: Construct, id: string, props: WorkloadProps) {
     super(scope, id);
     this.validator = Validator.of(this, id);
-    this.name = this.validator.dnsLabel('name', props.name ?? id, 52);
+    this.name = this.validator.serviceName('name', props.name ?? id, 52);
     this.runAsUser = this.validator.integer('runAsUser', props.runAsUser ?? 10001, 1, 2147483647);
     this.automountToken = props.automountServiceAccountToken ?? false;
     this.labels = new StandardLabels(this, { name: this.name, component: props.component, version: props.version });
@@ -222,11 +222,11 @@ export abstract class Workload extends Construct {
   }
 
   private addIngress(peer: Workload | NetworkPeer, port: number): void {
-    if (!this.ingress.some((c) => c.peer === peer && c.port === port)) this.ingress.push({ peer, port });
+    if (!this.ingress.some((c) => samePeer(c.peer, peer) && c.port === port)) this.ingress.push({ peer, port });
   }
 
   private addEgress(peer: Workload | NetworkPeer, port: number): void {
-    if (!this.egress.some((c) => c.peer === peer && c.port === port)) this.egress.push({ peer, port });
+    if (!this.egress.some((c) => samePeer(c.peer, peer) && c.port === port)) this.egress.push({ peer, port });
   }
 
   private networkPolicySpec(): k8s.NetworkPolicySpec {
@@ -249,6 +249,12 @@ export abstract class Workload extends Construct {
   }
 }
 
+/** Workloads are the same peer when they are the same object; outside peers when they describe the same thing. */
+function samePeer(a: Workload | NetworkPeer, b: Workload | NetworkPeer): boolean {
+  if (a instanceof NetworkPeer && b instanceof NetworkPeer) return a.description === b.description;
+  return a === b;
+}
+
 function peerOf(peer: Workload | NetworkPeer): k8s.NetworkPolicyPeer {
   return peer instanceof NetworkPeer ? peer.peer : { podSelector: { matchLabels: { ...peer.labels.selectorLabels } } };
 }
@@ -260,7 +266,7 @@ function tcpPorts(ports: number[]): k8s.NetworkPolicyPort[] {
 function groupByPeer(connections: Connection[]): { peer: Workload | NetworkPeer; ports: number[] }[] {
   const groups: { peer: Workload | NetworkPeer; ports: number[] }[] = [];
   for (const c of connections) {
-    const group = groups.find((g) => g.peer === c.peer);
+    const group = groups.find((g) => samePeer(g.peer, c.peer));
     if (group) group.ports.push(c.port);
     else groups.push({ peer: c.peer, ports: [c.port] });
   }

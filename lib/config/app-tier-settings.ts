@@ -2,6 +2,7 @@ import { PropertyValue, ReleaseSettings } from '../app-config';
 import { AutoscalingOptions } from '../autoscaler';
 import { ImageRef, ResourceRequirements, SecretKeyRef } from '../container';
 import { IngressTlsOptions } from '../ingress';
+import { SecretManagerSettings } from '../secret-manager';
 import { ServiceExposure } from '../stateless-service';
 
 /** A stateless tier: image, size and scaling. */
@@ -26,6 +27,8 @@ export interface ApiSettings extends ServiceSettings {
 export interface ModelSettings extends ServiceSettings {
   /** @default 60 */
   readonly startupSeconds?: number;
+  /** @default '10Gi' */
+  readonly cacheSize?: string;
 }
 
 export interface IngressSettings {
@@ -57,4 +60,9 @@ export interface AppTierSettings {
   readonly models: Record<string, ModelSettings>;
   /** @default - no Ingress */
   readonly ingress?: IngressSettings;
+  /**
+   * Create the referenced Secrets from a secret manager through the External Secrets Operator.
+   * @default - the Secrets are created in the namespace by other means (kubectl, sealed secrets)
+   */
+  readonly secretManager?: SecretManagerSettings;
 }

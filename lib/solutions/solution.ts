@@ -1,10 +1,12 @@
 import { join } from 'path';
 import { resolveEnvironment, SolutionDefinition } from '../config/solution-definition';
+import { AppTierSettings } from '../config/app-tier-settings';
 import { Policies } from '../policy';
+import { referencedSecretKeys, SecretManagerSync } from '../secret-manager';
 import { EnvironmentApp } from './environment-app';
 
 /** A solution: its configuration, and how one environment of it is built from its settings. */
-export interface Solution<S extends { readonly namespace?: string; readonly application: { readonly version: string } }> {
+export interface Solution<S extends AppTierSettings> {
   readonly definition: SolutionDefinition<S>;
   /** Adds the solution's constructs to the environment's charts. */
   build(app: EnvironmentApp, settings: S): void;
@@ -15,7 +17,7 @@ export interface Solution<S extends { readonly namespace?: string; readonly appl
  * `<outdir>/<solution>/<environment>`, with the platform's policies enforced: `synth()` refuses to
  * write an environment that breaks one. Nothing is written until `synth()` is called.
  */
-export function buildEnvironment<S extends { readonly namespace?: string; readonly application: { readonly version: string } }>(
+export function buildEnvironment<S extends AppTierSettings>(
   solution: Solution<S>, environment: string, outdir: string,
 ): EnvironmentApp {
   const resolved = resolveEnvironment(solution.definition, environment);
@@ -27,6 +29,13 @@ export function buildEnvironment<S extends { readonly namespace?: string; readon
     outdir: join(outdir, resolved.solution, resolved.environment),
   });
   solution.build(app, resolved.settings);
+  if (resolved.settings.secretManager) {
+    new SecretManagerSync(app.dataChart, 'secretManager', {
+      ...resolved.settings.secretManager,
+      secrets: referencedSecretKeys(app),
+      defaultRemoteKeyPrefix: `${resolved.solution}/${resolved.environment}`,
+    });
+  }
   Policies.enforce(app);
   return app;
 }

@@ -4,13 +4,51 @@
  * `kubectl apply --validate=strict`), the known enums are enforced, required fields must be there.
  */
 import Ajv, { ValidateFunction } from 'ajv';
-import { readFileSync } from 'fs';
+import { readdirSync, readFileSync } from 'fs';
 import { join } from 'path';
+import { parseAllDocuments } from 'yaml';
 
 type JsonSchema = Record<string, unknown>;
 type Definitions = Record<string, JsonSchema>;
 
 const SCHEMA_DIR = join(__dirname, '..', '..', 'schemas', 'kubernetes-1.27');
+const CRD_DIR = join(__dirname, '..', '..', 'schemas', 'crds');
+
+/** Closes every object schema that lists its properties, as strict field validation does. */
+function closeObjects(schema: unknown): void {
+  if (Array.isArray(schema)) {
+    schema.forEach(closeObjects);
+    return;
+  }
+  if (!schema || typeof schema !== 'object') return;
+  const s = schema as JsonSchema;
+  if (s.properties && s.additionalProperties === undefined && s['x-kubernetes-preserve-unknown-fields'] !== true) {
+    s.additionalProperties = false;
+  }
+  Object.values(s).forEach(closeObjects);
+}
+
+/** The openAPIV3Schema of every served version of every CRD in schemas/crds/<group>/: `apiVersion/kind` -> schema. */
+function loadCustomResourceSchemas(): Map<string, JsonSchema> {
+  const schemas = new Map<string, JsonSchema>();
+  for (const group of readdirSync(CRD_DIR)) {
+    for (const file of readdirSync(join(CRD_DIR, group)).filter((f) => f.endsWith('.yaml'))) {
+      for (const doc of parseAllDocuments(readFileSync(join(CRD_DIR, group, file), 'utf8'))) {
+        const crd = doc.toJS();
+        if (crd?.kind !== 'CustomResourceDefinition') continue;
+        for (const version of crd.spec.versions) {
+          if (!version.served) continue;
+          const schema = version.schema.openAPIV3Schema as JsonSchema;
+          closeObjects(schema);
+          // metadata is the standard ObjectMeta, which CRD schemas leave open.
+          (schema.properties as Record<string, JsonSchema>).metadata = { $ref: 'k8s#/definitions/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta' };
+          schemas.set(`${crd.spec.group}/${version.name}/${crd.spec.names.kind}`, schema);
+        }
+      }
+    }
+  }
+  return schemas;
+}
 
 function loadDefinitions(): Definitions {
   const definitions: Definitions = JSON.parse(readFileSync(join(SCHEMA_DIR, 'k8s-1.27.json'), 'utf8')).definitions;
@@ -39,6 +77,7 @@ export class KubernetesSchema {
   private readonly ajv: Ajv;
   private readonly definitionByGvk = new Map<string, string>();
   private readonly compiled = new Map<string, ValidateFunction>();
+  private readonly customResources = loadCustomResourceSchemas();
 
   constructor() {
     const definitions = loadDefinitions();
@@ -55,18 +94,20 @@ export class KubernetesSchema {
 
   /** Whether the schema knows this apiVersion and kind. */
   public knows(apiVersion: string, kind: string): boolean {
-    return this.definitionByGvk.has(`${apiVersion}/${kind}`);
+    return this.definitionByGvk.has(`${apiVersion}/${kind}`) || this.customResources.has(`${apiVersion}/${kind}`);
   }
 
   /** The problems of one object, each as `<path> <message>`; empty when it is valid. */
   public validate(object: Record<string, unknown>): string[] {
     const { apiVersion, kind } = object as { apiVersion?: string; kind?: string };
-    const name = this.definitionByGvk.get(`${apiVersion}/${kind}`);
-    if (!name) return [`unknown apiVersion/kind ${apiVersion}/${kind} for Kubernetes 1.27`];
-    let validate = this.compiled.get(name);
+    const gvk = `${apiVersion}/${kind}`;
+    const name = this.definitionByGvk.get(gvk);
+    const customResource = this.customResources.get(gvk);
+    if (!name && !customResource) return [`unknown apiVersion/kind ${gvk} for Kubernetes 1.27 and the CRDs in schemas/crds`];
+    let validate = this.compiled.get(gvk);
     if (!validate) {
-      validate = this.ajv.compile({ $ref: `k8s#/definitions/${name}` });
-      this.compiled.set(name, validate);
+      validate = this.ajv.compile(customResource ?? { $ref: `k8s#/definitions/${name}` });
+      this.compiled.set(gvk, validate);
     }
     const problems: string[] = [];
     if (!validate(object)) {

@@ -1,0 +1,135 @@
+import { k8s } from 'cdk8s-plus-27';
+import { Construct } from 'constructs';
+import { httpProbe, ResourceRequirements, secureContainer } from '../../container';
+import { ServiceEndpoint, Workload } from '../../workload';
+import { KEEP_ON_PRUNE_ANNOTATIONS, RETAIN_CLAIMS, StorageOptions, volumeClaimTemplate } from '../storage';
+import { tagOf } from './defaults';
+import { ETCD_PORTS } from './ports';
+
+export interface MilvusEtcdProps {
+  /** Name of the StatefulSet and of the client Service; the headless Service is `<name>-headless`. */
+  readonly name: string;
+  /** Pinned etcd image, 3.5.11 or later (the /livez and /readyz probes). */
+  readonly image: string;
+  /** Members, odd (checked by the Milvus construct). */
+  readonly replicas: number;
+  readonly storage: StorageOptions;
+  readonly resources: ResourceRequirements;
+}
+
+const DATA_DIR = '/var/lib/etcd';
+
+/**
+ * The etcd cluster that holds Milvus's metadata and service sessions: a StatefulSet whose members
+ * find each other through a headless Service, each with its own volume. The official image is
+ * distroless (no shell), so each member's identity comes from `$(POD_NAME)` expansion, not a script.
+ *
+ * The member list is fixed at bootstrap (`--initial-cluster`); a member that restarts keeps its
+ * identity from its data directory. Changing the member count of a running cluster also needs
+ * `etcdctl member add/remove`.
+ */
+export class MilvusEtcd extends Workload {
+  /** `<name>:2379`, the client Service Milvus's `etcd.endpoints` names. */
+  public readonly endpoint: ServiceEndpoint;
+  /** Members' peer URLs, the value of `--initial-cluster`. */
+  public readonly initialCluster: string;
+  public readonly statefulSet: k8s.KubeStatefulSet;
+  public readonly headlessServiceName: string;
+
+  constructor(scope: Construct, id: string, props: MilvusEtcdProps) {
+    super(scope, id, { name: props.name, component: 'metadata-store', version: tagOf(props.image) });
+    this.headlessServiceName = `${this.name}-headless`;
+    const peerUrl = (member: string) => `http://${member}.${this.headlessServiceName}:${ETCD_PORTS.peer}`;
+    this.initialCluster = Array.from({ length: props.replicas }, (_, i) => `${this.name}-${i}=${peerUrl(`${this.name}-${i}`)}`).join(',');
+
+    const container = secureContainer({
+      name: 'etcd',
+      image: props.image,
+      resources: props.resources,
+      command: ['/usr/local/bin/etcd'],
+      args: [
+        '--name=$(POD_NAME)',
+        `--data-dir=${DATA_DIR}/data`,
+        `--listen-client-urls=http://0.0.0.0:${ETCD_PORTS.client}`,
+        `--advertise-client-urls=http://$(POD_NAME).${this.headlessServiceName}:${ETCD_PORTS.client}`,
+        `--listen-peer-urls=http://0.0.0.0:${ETCD_PORTS.peer}`,
+        `--initial-advertise-peer-urls=${peerUrl('$(POD_NAME)')}`,
+        `--listen-metrics-urls=http://0.0.0.0:${ETCD_PORTS.metrics}`,
+        `--initial-cluster=${this.initialCluster}`,
+        '--initial-cluster-state=new',
+        `--initial-cluster-token=${this.name}`,
+        // Milvus's recommended settings (milvus-helm, docker-compose): compact old revisions,
+        // a 4 GiB backend quota, and timings that tolerate slow cloud disks.
+        '--auto-compaction-mode=revision',
+        '--auto-compaction-retention=1000',
+        '--quota-backend-bytes=4294967296',
+        '--snapshot-count=50000',
+        '--heartbeat-interval=500',
+        '--election-timeout=2500',
+      ],
+      env: [{ name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }],
+      ports: [
+        { name: 'client', containerPort: ETCD_PORTS.client },
+        { name: 'peer', containerPort: ETCD_PORTS.peer },
+        { name: 'metrics', containerPort: ETCD_PORTS.metrics },
+      ],
+      // etcd >= 3.5.11 probes (as kubeadm uses them): /livez asks only the member itself, since
+      // restarting a member never brings back a lost leader; /readyz needs the quorum, so a member
+      // cut off from the majority stops receiving clients but is not restarted.
+      startupProbe: httpProbe('/livez', 'metrics', 0, 10, 30),
+      livenessProbe: httpProbe('/livez', 'metrics', 0, 10, 6),
+      readinessProbe: httpProbe('/readyz', 'metrics', 0, 10, 3),
+      volumeMounts: [{ name: 'data', mountPath: DATA_DIR }],
+    });
+
+    new k8s.KubeService(this, 'HeadlessService', {
+      metadata: { name: this.headlessServiceName, labels: { ...this.labels.labels } },
+      spec: {
+        clusterIp: 'None',
+        // Members must resolve each other before they are ready: readiness needs the quorum they form.
+        publishNotReadyAddresses: true,
+        selector: { ...this.labels.selectorLabels },
+        ports: [
+          { name: 'client', port: ETCD_PORTS.client, targetPort: k8s.IntOrString.fromString('client'), protocol: 'TCP' },
+          { name: 'peer', port: ETCD_PORTS.peer, targetPort: k8s.IntOrString.fromString('peer'), protocol: 'TCP' },
+        ],
+      },
+    });
+    new k8s.KubeService(this, 'Service', {
+      metadata: { name: this.name, labels: { ...this.labels.labels } },
+      spec: {
+        type: 'ClusterIP',
+        selector: { ...this.labels.selectorLabels },
+        ports: [
+          { name: 'client', port: ETCD_PORTS.client, targetPort: k8s.IntOrString.fromString('client'), protocol: 'TCP' },
+          { name: 'metrics', port: ETCD_PORTS.metrics, targetPort: k8s.IntOrString.fromString('metrics'), protocol: 'TCP' },
+        ],
+      },
+    });
+
+    this.statefulSet = new k8s.KubeStatefulSet(this, 'StatefulSet', {
+      metadata: { name: this.name, labels: { ...this.labels.labels }, annotations: { ...KEEP_ON_PRUNE_ANNOTATIONS } },
+      spec: {
+        serviceName: this.headlessServiceName,
+        replicas: props.replicas,
+        // All members start together: a majority must be up before any of them is ready.
+        podManagementPolicy: 'Parallel',
+        updateStrategy: { type: 'RollingUpdate' },
+        persistentVolumeClaimRetentionPolicy: RETAIN_CLAIMS,
+        selector: { matchLabels: { ...this.labels.selectorLabels } },
+        template: {
+          metadata: this.podMetadata(),
+          spec: this.podSpec({ containers: [container], spread: props.replicas > 1 }),
+        },
+        // Selector labels only: claim templates cannot change once the StatefulSet exists.
+        volumeClaimTemplates: [volumeClaimTemplate('data', this.labels.selectorLabels, props.storage)],
+      },
+    });
+
+    this.endpoint = { host: this.name, port: ETCD_PORTS.client, targetPort: ETCD_PORTS.client, workload: this };
+    if (props.replicas > 1) {
+      this.allowPeers(ETCD_PORTS.peer);
+      this.addDisruptionBudget(1);
+    }
+  }
+}

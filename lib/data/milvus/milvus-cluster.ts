@@ -1,0 +1,207 @@
+import { Construct } from 'constructs';
+import { ResourceRequirements, validateResources } from '../../container';
+import { StandardLabels } from '../../labels';
+import { locationOf, Validator } from '../../validation';
+import { ServiceEndpoint } from '../../workload';
+import { StorageOptions, validateStorage } from '../storage';
+import { DEFAULT_COMPONENT_RESOURCES, DEFAULT_KAFKA_IMAGE, DEFAULT_KAFKA_RESOURCES, tagOf } from './defaults';
+import { MilvusEtcd } from './etcd';
+import { kafkaClusterId, MilvusKafka, MilvusKafkaProps } from './kafka';
+import { MilvusComponent, MilvusRole } from './milvus-component';
+import { MilvusConfig } from './milvus-config';
+import { MilvusMinio } from './minio';
+import { resolveObjectStorage } from './object-storage';
+import { MilvusCommonProps, resolveCommon } from './options';
+import { MILVUS_PORTS } from './ports';
+
+/** Pods and resources of one Milvus role. */
+export interface MilvusComponentOptions {
+  /** @default 1 (proxy: 2) */
+  readonly replicas?: number;
+  /** @default per role: see lib/data/milvus/defaults.ts */
+  readonly resources?: ResourceRequirements;
+}
+
+/** Kafka in KRaft mode, run here. */
+export interface KafkaOptions {
+  /**
+   * Nodes, each broker and controller: odd, so that the controllers keep a majority.
+   * @default 3
+   */
+  readonly replicas?: number;
+  /** @default { size: '50Gi' } */
+  readonly storage?: StorageOptions;
+  /** @default requests 500m / 2Gi, limits 2 CPU / 4Gi */
+  readonly resources?: ResourceRequirements;
+  /** @default 'apache/kafka:3.8.0' */
+  readonly image?: string;
+  /**
+   * Hours messages are kept: long enough for data nodes to flush them and for recovery to replay.
+   * @default 168
+   */
+  readonly retentionHours?: number;
+}
+
+/** The message queue of a Milvus cluster (the write-ahead log between proxies and nodes). */
+export interface MessageQueueOptions {
+  readonly kafka: KafkaOptions;
+}
+
+export interface MilvusClusterProps extends MilvusCommonProps {
+  /** Required: a cluster's proxies, data and query nodes exchange every insert through it. */
+  readonly messageQueue: MessageQueueOptions;
+  /**
+   * Root, query, data and index coordinators in one process; more than one pod runs them
+   * active-standby.
+   * @default { replicas: 1 }
+   */
+  readonly mixCoord?: MilvusComponentOptions;
+  /** @default { replicas: 2 } */
+  readonly proxy?: MilvusComponentOptions;
+  /** @default { replicas: 1 } */
+  readonly queryNode?: MilvusComponentOptions;
+  /** @default { replicas: 1 } */
+  readonly dataNode?: MilvusComponentOptions;
+  /** @default { replicas: 1 } */
+  readonly indexNode?: MilvusComponentOptions;
+  /**
+   * Size limit of the local cache (emptyDir at /var/lib/milvus) of query and index nodes, which
+   * load and build indexes there.
+   * @default '50Gi'
+   */
+  readonly nodeCacheSize?: string;
+}
+
+type ComponentKey = 'mixCoord' | 'proxy' | 'queryNode' | 'dataNode' | 'indexNode';
+const COMPONENTS: readonly { key: ComponentKey; role: MilvusRole; suffix: string; defaultReplicas: number; maxReplicas: number }[] = [
+  { key: 'mixCoord', role: MilvusRole.MIX_COORD, suffix: 'mixcoord', defaultReplicas: 1, maxReplicas: 3 },
+  { key: 'proxy', role: MilvusRole.PROXY, suffix: '', defaultReplicas: 2, maxReplicas: 100 },
+  { key: 'queryNode', role: MilvusRole.QUERY_NODE, suffix: 'querynode', defaultReplicas: 1, maxReplicas: 100 },
+  { key: 'dataNode', role: MilvusRole.DATA_NODE, suffix: 'datanode', defaultReplicas: 1, maxReplicas: 100 },
+  { key: 'indexNode', role: MilvusRole.INDEX_NODE, suffix: 'indexnode', defaultReplicas: 1, maxReplicas: 100 },
+];
+
+/**
+ * Milvus 2.3 cluster as milvus-helm installs it, with Kafka instead of Pulsar: etcd (3 members by
+ * default) for metadata, MinIO or an external bucket for segments and indexes, Kafka (KRaft) as
+ * the message queue, and the Milvus roles as separate Deployments: mixcoord (all coordinators),
+ * proxy (Service `<name>`:19530, default `milvus`), query, data and index nodes. Each pair that
+ * talks gets a NetworkPolicy opening for exactly its port.
+ */
+export class MilvusCluster extends Construct {
+  /** `milvus:19530`: the proxies. */
+  public readonly endpoint: ServiceEndpoint;
+  public readonly etcd: MilvusEtcd;
+  /** The MinIO run here; undefined with an external bucket. */
+  public readonly minio?: MilvusMinio;
+  public readonly kafka: MilvusKafka;
+  public readonly mixCoord: MilvusComponent;
+  public readonly proxy: MilvusComponent;
+  public readonly queryNode: MilvusComponent;
+  public readonly dataNode: MilvusComponent;
+  public readonly indexNode: MilvusComponent;
+  public readonly config: MilvusConfig;
+
+  constructor(scope: Construct, id: string, props: MilvusClusterProps) {
+    super(scope, id);
+    const v = Validator.of(this, id);
+    const common = resolveCommon(v, props, 3);
+    const kafka = resolveKafka(v, props.messageQueue);
+    const components = COMPONENTS.map((c) => {
+      const options = props[c.key] ?? {};
+      const replicas = v.integer(`${c.key}.replicas`, options.replicas ?? c.defaultReplicas, 1, c.maxReplicas);
+      const resources = options.resources ?? DEFAULT_COMPONENT_RESOURCES[c.key];
+      validateResources(v, `${c.key}.resources`, resources);
+      return { ...c, replicas, resources };
+    });
+    const cacheSize = v.storage('nodeCacheSize', props.nodeCacheSize ?? '50Gi');
+
+    this.etcd = new MilvusEtcd(this, 'Etcd', { name: `${common.name}-etcd`, ...common.etcd });
+    const objectStorage = resolveObjectStorage(this, v, props.objectStorage, common.name);
+    this.minio = objectStorage.minio;
+    const kafkaName = `${common.name}-kafka`;
+    this.kafka = new MilvusKafka(this, 'Kafka', { name: kafkaName, ...kafka, clusterId: kafkaClusterId(locationOf(this), kafkaName) });
+
+    const mixCoordReplicas = components[0].replicas;
+    this.config = new MilvusConfig(this, 'Config', {
+      name: `${common.name}-config`,
+      labels: new StandardLabels(this, { name: `${common.name}-config`, component: 'vector-database', version: tagOf(common.image) }).labels,
+      settings: {
+        mode: 'cluster',
+        etcdEndpoints: [`${this.etcd.endpoint.host}:${this.etcd.endpoint.port}`],
+        objectStorage: objectStorage.settings,
+        kafkaBrokerList: `${this.kafka.endpoint.host}:${this.kafka.endpoint.port}`,
+        activeStandby: mixCoordReplicas > 1,
+      },
+    });
+
+    const built: Record<ComponentKey, MilvusComponent> = {} as Record<ComponentKey, MilvusComponent>;
+    for (const c of components) {
+      built[c.key] = new MilvusComponent(this, c.key[0].toUpperCase() + c.key.slice(1), {
+        name: c.suffix ? `${common.name}-${c.suffix}` : common.name,
+        role: c.role,
+        image: common.image,
+        replicas: c.replicas,
+        resources: c.resources,
+        config: this.config,
+        accessKeySecret: objectStorage.accessKeySecret,
+        secretKeySecret: objectStorage.secretKeySecret,
+        scratchSize: c.role === MilvusRole.QUERY_NODE || c.role === MilvusRole.INDEX_NODE ? cacheSize : '10Gi',
+      });
+    }
+    this.mixCoord = built.mixCoord;
+    this.proxy = built.proxy;
+    this.queryNode = built.queryNode;
+    this.dataNode = built.dataNode;
+    this.indexNode = built.indexNode;
+    this.connect(objectStorage.connect);
+    this.endpoint = this.proxy.clientEndpoint as ServiceEndpoint;
+  }
+
+  /** The Milvus roles, coordinators first. */
+  public get components(): MilvusComponent[] {
+    return [this.mixCoord, this.proxy, this.queryNode, this.dataNode, this.indexNode];
+  }
+
+  /** Who calls whom in Milvus 2.3, as NetworkPolicy openings. */
+  private connect(toObjectStorage: (workload: MilvusComponent) => void): void {
+    const coordinators = Object.values(this.mixCoord.grpcEndpoints);
+    for (const component of this.components) {
+      component.connectTo(this.etcd.endpoint);
+      toObjectStorage(component);
+      // Every role reports to and asks the coordinators (sessions, ids, timestamps, segment info).
+      if (component !== this.mixCoord) coordinators.forEach((endpoint) => component.connectTo(endpoint));
+    }
+    // Inserts and deletes flow through Kafka; index nodes read only object storage.
+    for (const component of [this.mixCoord, this.proxy, this.queryNode, this.dataNode]) component.connectTo(this.kafka.endpoint);
+    // Coordinators drive the nodes and invalidate the proxies' metadata caches.
+    this.mixCoord.connectTo(this.proxy.grpcEndpoints.internal);
+    this.mixCoord.connectTo(this.queryNode.grpcEndpoints.querynode);
+    this.mixCoord.connectTo(this.dataNode.grpcEndpoints.datanode);
+    this.mixCoord.connectTo(this.indexNode.grpcEndpoints.indexnode);
+    // Searches go from proxies to shard-leader query nodes, and from leaders to the other query nodes.
+    this.proxy.connectTo(this.queryNode.grpcEndpoints.querynode);
+    this.queryNode.allowPeers(MILVUS_PORTS.queryNode);
+  }
+}
+
+/** Checks `messageQueue` (errors read `milvus.messageQueue.kafka.<field>`) and applies defaults. */
+function resolveKafka(v: Validator, queue: MessageQueueOptions | undefined): Omit<MilvusKafkaProps, 'name' | 'clusterId'> {
+  if (!queue || typeof queue !== 'object' || !queue.kafka) {
+    v.fail('messageQueue', 'a message queue for the Milvus cluster ({ kafka: { replicas, storage, ... } })', queue);
+  }
+  const k = v.nested('messageQueue.kafka');
+  const options = queue.kafka;
+  const replicas = k.integer('replicas', options.replicas ?? 3, 1, 9);
+  if (replicas % 2 === 0) k.fail('replicas', 'an odd number (1, 3, 5, 7 or 9): every node is a KRaft controller and they need a majority', replicas);
+  const storage = options.storage ?? { size: '50Gi' };
+  validateStorage(k, 'storage', storage);
+  const resources = options.resources ?? DEFAULT_KAFKA_RESOURCES;
+  validateResources(k, 'resources', resources);
+  const image = k.pinnedImage('image', options.image ?? DEFAULT_KAFKA_IMAGE);
+  if (!/^apache\/kafka:(3\.([7-9]|\d{2,})|[4-9])\./.test(image)) {
+    k.fail('image', 'an apache/kafka image 3.7 or later (its start script reads the KAFKA_* variables set here)', image);
+  }
+  const retentionHours = k.integer('retentionHours', options.retentionHours ?? 168, 1, 24 * 365);
+  return { replicas, storage, resources, image, retentionHours };
+}

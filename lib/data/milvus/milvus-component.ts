@@ -1,0 +1,233 @@
+import { k8s } from 'cdk8s-plus-27';
+import { Construct } from 'constructs';
+import { ContainerPortSpec, envFromSecret, httpProbe, ResourceRequirements, SecretKeyRef, secureContainer } from '../../container';
+import { ServiceEndpoint, Workload } from '../../workload';
+import { KEEP_ON_PRUNE_ANNOTATIONS, RETAIN_CLAIMS, StorageOptions, volumeClaimTemplate } from '../storage';
+import { tagOf } from './defaults';
+import { MILVUS_DATA_DIR, MilvusConfig } from './milvus-config';
+import { MILVUS_PORTS } from './ports';
+
+/** The process roles of Milvus 2.3 this library runs. */
+export enum MilvusRole {
+  /** Every role in one process, RocksMQ as the message queue. */
+  STANDALONE = 'standalone',
+  /** Root, query, data and index coordinators in one process (milvus-helm's default). */
+  MIX_COORD = 'mixcoord',
+  /** The access layer clients connect to. */
+  PROXY = 'proxy',
+  QUERY_NODE = 'querynode',
+  DATA_NODE = 'datanode',
+  INDEX_NODE = 'indexnode',
+}
+
+interface RoleSpec {
+  /** Arguments after the image's tini entrypoint. */
+  readonly args: string[];
+  /** gRPC ports (the metrics port is added to all). */
+  readonly ports: ContainerPortSpec[];
+  /** Names of the ports the role's Service exposes besides `metrics`. */
+  readonly servicePorts: string[];
+}
+
+const ROLES: Record<MilvusRole, RoleSpec> = {
+  [MilvusRole.STANDALONE]: {
+    args: ['milvus', 'run', 'standalone'],
+    ports: [{ name: 'milvus', containerPort: MILVUS_PORTS.proxy }],
+    servicePorts: ['milvus'],
+  },
+  [MilvusRole.MIX_COORD]: {
+    args: ['milvus', 'run', 'mixture', '-rootcoord', '-querycoord', '-datacoord', '-indexcoord'],
+    ports: [
+      { name: 'rootcoord', containerPort: MILVUS_PORTS.rootCoord },
+      { name: 'querycoord', containerPort: MILVUS_PORTS.queryCoord },
+      { name: 'datacoord', containerPort: MILVUS_PORTS.dataCoord },
+      { name: 'indexcoord', containerPort: MILVUS_PORTS.indexCoord },
+    ],
+    servicePorts: ['rootcoord', 'querycoord', 'datacoord', 'indexcoord'],
+  },
+  [MilvusRole.PROXY]: {
+    args: ['milvus', 'run', 'proxy'],
+    ports: [
+      { name: 'milvus', containerPort: MILVUS_PORTS.proxy },
+      { name: 'internal', containerPort: MILVUS_PORTS.proxyInternal },
+    ],
+    servicePorts: ['milvus'],
+  },
+  [MilvusRole.QUERY_NODE]: {
+    args: ['milvus', 'run', 'querynode'],
+    ports: [{ name: 'querynode', containerPort: MILVUS_PORTS.queryNode }],
+    servicePorts: ['querynode'],
+  },
+  [MilvusRole.DATA_NODE]: {
+    args: ['milvus', 'run', 'datanode'],
+    ports: [{ name: 'datanode', containerPort: MILVUS_PORTS.dataNode }],
+    servicePorts: ['datanode'],
+  },
+  [MilvusRole.INDEX_NODE]: {
+    args: ['milvus', 'run', 'indexnode'],
+    ports: [{ name: 'indexnode', containerPort: MILVUS_PORTS.indexNode }],
+    servicePorts: ['indexnode'],
+  },
+};
+
+export interface MilvusComponentProps {
+  /** Name of the workload, its Service and ServiceAccount. */
+  readonly name: string;
+  readonly role: MilvusRole;
+  /** Pinned Milvus 2.3 image. */
+  readonly image: string;
+  readonly replicas: number;
+  readonly resources: ResourceRequirements;
+  /** The shared `user.yaml`. */
+  readonly config: MilvusConfig;
+  /** Object-storage access key id, as `MINIO_ACCESS_KEY_ID`. */
+  readonly accessKeySecret: SecretKeyRef;
+  /** Object-storage secret key, as `MINIO_SECRET_ACCESS_KEY`. */
+  readonly secretKeySecret: SecretKeyRef;
+  /**
+   * A persistent volume at /var/lib/milvus: standalone keeps RocksMQ there, so it runs as a
+   * StatefulSet with this claim template.
+   * @default - a Deployment with an emptyDir of `scratchSize` there (segment and index cache)
+   */
+  readonly storage?: StorageOptions;
+  /**
+   * Size limit of the emptyDir at /var/lib/milvus when there is no `storage`.
+   * @default '10Gi'
+   */
+  readonly scratchSize?: string;
+}
+
+/**
+ * One Milvus 2.3 process role as a workload: the image's `milvus run <role>` with `user.yaml`
+ * mounted beside the image's `milvus.yaml`, object-storage credentials from Secrets, `/healthz`
+ * probes on the metrics port 9091, and writable paths as volumes under a read-only root.
+ *
+ * The image runs as root by default, but Milvus writes only /var/lib/milvus (data and cache),
+ * /run/milvus (its pid file; /tmp/milvus if that fails) and /tmp, so it runs as an unprivileged
+ * user with those mounted. Milvus's docker-compose files set `seccomp:unconfined` only to work
+ * around old Docker seccomp profiles that lack newer glibc syscalls; the RuntimeDefault profile
+ * of containerd and CRI-O allows them.
+ */
+export class MilvusComponent extends Workload {
+  public readonly role: MilvusRole;
+  public readonly service: k8s.KubeService;
+  public readonly deployment?: k8s.KubeDeployment;
+  /** Standalone only. */
+  public readonly statefulSet?: k8s.KubeStatefulSet;
+  public readonly replicas: number;
+  /**
+   * Every gRPC port of the role by port name (`milvus`, `internal`, `rootcoord`, `querynode`, ...).
+   * Milvus processes find each other's pod addresses in etcd sessions, so these open
+   * NetworkPolicies between pods; `host` is the role's Service.
+   */
+  public readonly grpcEndpoints: Readonly<Record<string, ServiceEndpoint>>;
+
+  constructor(scope: Construct, id: string, props: MilvusComponentProps) {
+    super(scope, id, { name: props.name, component: 'vector-database', version: tagOf(props.image) });
+    this.role = props.role;
+    this.replicas = props.replicas;
+    const spec = ROLES[props.role];
+
+    const endpoints: Record<string, ServiceEndpoint> = {};
+    for (const port of spec.ports) {
+      endpoints[port.name] = { host: this.name, port: port.containerPort, targetPort: port.containerPort, workload: this };
+    }
+    this.grpcEndpoints = endpoints;
+
+    const healthz = (periodSeconds: number, failureThreshold: number): k8s.Probe => ({
+      ...httpProbe('/healthz', 'metrics', 0, periodSeconds, failureThreshold),
+      timeoutSeconds: 5,
+    });
+    const container = secureContainer({
+      name: props.role,
+      image: props.image,
+      resources: props.resources,
+      args: spec.args,
+      env: [
+        // Milvus reads environment variables over its YAML files: MINIO_ACCESS_KEY_ID is minio.accessKeyID.
+        envFromSecret('MINIO_ACCESS_KEY_ID', props.accessKeySecret),
+        envFromSecret('MINIO_SECRET_ACCESS_KEY', props.secretKeySecret),
+      ],
+      ports: [...spec.ports, { name: 'metrics', containerPort: MILVUS_PORTS.metrics }],
+      // Start-up loads segments and waits for etcd and the coordinators: up to 5 minutes.
+      startupProbe: healthz(10, 30),
+      livenessProbe: healthz(30, 5),
+      readinessProbe: healthz(10, 5),
+      volumeMounts: [
+        props.config.mount(),
+        { name: 'data', mountPath: MILVUS_DATA_DIR },
+        { name: 'run', mountPath: '/run/milvus' },
+        { name: 'tmp', mountPath: '/tmp' },
+      ],
+    });
+
+    const emptyDir = (name: string, size: string): k8s.Volume => ({ name, emptyDir: { sizeLimit: k8s.Quantity.fromString(size) } });
+    const podSpec = this.podSpec({
+      containers: [container],
+      volumes: [
+        props.config.volume(),
+        ...(props.storage ? [] : [emptyDir('data', props.scratchSize ?? '10Gi')]),
+        emptyDir('run', '16Mi'),
+        emptyDir('tmp', '1Gi'),
+      ],
+      spread: props.replicas > 1,
+      // Query and data nodes hand over their segments and channels before they exit.
+      terminationGracePeriodSeconds: 60,
+    });
+    const template = { metadata: this.podMetadata({ 'checksum/config': props.config.checksum }), spec: podSpec };
+    const metadata = { name: this.name, labels: { ...this.labels.labels } };
+    const selector = { matchLabels: { ...this.labels.selectorLabels } };
+
+    this.service = new k8s.KubeService(this, 'Service', {
+      metadata,
+      spec: {
+        type: 'ClusterIP',
+        selector: { ...this.labels.selectorLabels },
+        ports: [...spec.servicePorts, 'metrics'].map((name) => ({
+          name,
+          port: name === 'metrics' ? MILVUS_PORTS.metrics : endpoints[name].port,
+          targetPort: k8s.IntOrString.fromString(name),
+          protocol: 'TCP',
+        })),
+      },
+    });
+
+    if (props.storage) {
+      this.statefulSet = new k8s.KubeStatefulSet(this, 'StatefulSet', {
+        metadata: { ...metadata, annotations: { ...KEEP_ON_PRUNE_ANNOTATIONS } },
+        spec: {
+          // The client Service: standalone needs no per-pod DNS names.
+          serviceName: this.name,
+          replicas: props.replicas,
+          updateStrategy: { type: 'RollingUpdate' },
+          persistentVolumeClaimRetentionPolicy: RETAIN_CLAIMS,
+          selector,
+          template,
+          volumeClaimTemplates: [volumeClaimTemplate('data', this.labels.selectorLabels, props.storage)],
+        },
+      });
+    } else {
+      // A single coordinator must be gone before its successor starts; active-standby pods may overlap.
+      const singleCoordinator = props.role === MilvusRole.MIX_COORD && props.replicas === 1;
+      this.deployment = new k8s.KubeDeployment(this, 'Deployment', {
+        metadata,
+        spec: {
+          replicas: props.replicas,
+          revisionHistoryLimit: 5,
+          selector,
+          strategy: singleCoordinator
+            ? { type: 'Recreate' }
+            : { type: 'RollingUpdate', rollingUpdate: { maxSurge: k8s.IntOrString.fromNumber(1), maxUnavailable: k8s.IntOrString.fromNumber(0) } },
+          template,
+        },
+      });
+    }
+
+    if (props.replicas > 1) this.addDisruptionBudget(1);
+  }
+
+  /** The client endpoint (`milvus:19530`) of a proxy or standalone. */
+  public get clientEndpoint(): ServiceEndpoint | undefined {
+    return this.grpcEndpoints.milvus;
+  }
+}

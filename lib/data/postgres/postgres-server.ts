@@ -1,0 +1,226 @@
+import { k8s } from 'cdk8s-plus-27';
+import { Construct } from 'constructs';
+import { envFromSecret, execProbe, ResourceRequirements, SecretKeyRef, secureContainer } from '../../container';
+import { parseQuantity } from '../../quantity';
+import { ServiceEndpoint, Workload } from '../../workload';
+import { KEEP_ON_PRUNE_ANNOTATIONS, RETAIN_CLAIMS, StorageOptions, volumeClaimTemplate } from '../storage';
+import { CONFIG_DIR, DATA_MOUNT, PGDATA, POSTGRES_PORT, SOCKET_DIR } from './postgres-config';
+
+/** uid and gid of the `postgres` user of the official Debian-based image: PostgreSQL runs as the owner of its data. */
+export const POSTGRES_UID = 999;
+/** Where the scripts ConfigMap is mounted in the init containers. */
+export const SCRIPTS_DIR = '/opt/postgres-scripts';
+
+/** What the primary's init container reconciles. */
+export interface PrimaryRole {
+  readonly kind: 'primary';
+  /** Physical slots to keep, one per standby pod. */
+  readonly replicationSlots: readonly string[];
+  /** Inactive slots with this prefix that are not in `replicationSlots` are dropped. */
+  readonly replicationSlotPrefix: string;
+}
+
+/** Where a standby streams from. */
+export interface StandbyRole {
+  readonly kind: 'standby';
+  /** The primary's client Service. */
+  readonly primary: ServiceEndpoint;
+}
+
+/** Already validated settings of one PostgreSQL StatefulSet (built by {@link Postgres}). */
+export interface PostgresServerProps {
+  /** StatefulSet, ServiceAccount and NetworkPolicy name; the headless Service is `<name>-headless`. */
+  readonly name: string;
+  /** The Service clients use. */
+  readonly serviceName: string;
+  readonly role: PrimaryRole | StandbyRole;
+  readonly image: string;
+  /** The image tag, for the version label. */
+  readonly version: string;
+  readonly replicas: number;
+  readonly resources: ResourceRequirements;
+  readonly storage: StorageOptions;
+  readonly database: string;
+  readonly user: string;
+  readonly passwordSecret: SecretKeyRef;
+  readonly replicationUser: string;
+  /** @default - no replication role can log in */
+  readonly replicationPasswordSecret?: SecretKeyRef;
+  readonly configMapName: string;
+  readonly scriptsConfigMapName: string;
+  /** SHA-256 of the configuration and scripts: a change rolls the pods. */
+  readonly configChecksum: string;
+  /** Selector labels of pods this one should not share a node or zone with (a standby avoids its primary). @default - none */
+  readonly avoid?: Readonly<Record<string, string>>;
+}
+
+/**
+ * One PostgreSQL StatefulSet (the primary, or the standbys) with its headless and client Services.
+ * The container runs `postgres` itself as uid 999 from a read-only image: an init container
+ * prepares the data directory first (initdb and reconciliation on the primary, pg_basebackup on a
+ * new standby), so the image's entrypoint, which needs a writable root, is not used.
+ */
+export class PostgresServer extends Workload {
+  public readonly endpoint: ServiceEndpoint;
+  public readonly statefulSet: k8s.KubeStatefulSet;
+  public readonly service: k8s.KubeService;
+  public readonly headlessService: k8s.KubeService;
+
+  constructor(scope: Construct, id: string, props: PostgresServerProps) {
+    super(scope, id, { name: props.name, component: 'database', version: props.version, runAsUser: POSTGRES_UID });
+    const isStandby = props.role.kind === 'standby';
+    const headlessName = `${this.name}-headless`;
+
+    const mounts = {
+      data: { name: 'data', mountPath: DATA_MOUNT },
+      run: { name: 'run', mountPath: SOCKET_DIR },
+      tmp: { name: 'tmp', mountPath: '/tmp' },
+      shm: { name: 'shm', mountPath: '/dev/shm' },
+      config: { name: 'config', mountPath: CONFIG_DIR, readOnly: true },
+      scripts: { name: 'scripts', mountPath: SCRIPTS_DIR, readOnly: true },
+    };
+    // pg_isready only asks whether the server accepts connections (no login), on the local socket.
+    const isReady = ['pg_isready', '-q', '-h', SOCKET_DIR, '-p', String(POSTGRES_PORT), '-U', props.user, '-d', props.database];
+    const terminationGracePeriodSeconds = 120;
+
+    const server = {
+      ...secureContainer({
+        name: 'postgres',
+        image: props.image,
+        resources: props.resources,
+        command: ['postgres', '-D', PGDATA, '-c', `config_file=${CONFIG_DIR}/postgresql.conf`],
+        ports: [{ name: 'postgres', containerPort: POSTGRES_PORT }],
+        env: [
+          { name: 'PGDATA', value: PGDATA },
+          // The walreceiver's libpq reads the replication password from here: it is never on disk.
+          ...(isStandby && props.replicationPasswordSecret ? [envFromSecret('PGPASSWORD', props.replicationPasswordSecret)] : []),
+        ],
+        // Crash recovery or a standby catching up can take long: liveness waits for the first success.
+        startupProbe: execProbe(isReady, 5, 10, 5, 180),
+        readinessProbe: execProbe(isReady, 0, 10, 5, 3),
+        livenessProbe: execProbe(isReady, 0, 10, 5, 6),
+        volumeMounts: [mounts.data, mounts.run, mounts.tmp, mounts.shm, mounts.config],
+      }),
+      // A fast shutdown (roll back open transactions, checkpoint) whatever signal the runtime sends;
+      // a smart shutdown would wait for clients until the kill, and the next start would need recovery.
+      lifecycle: {
+        preStop: { exec: { command: ['pg_ctl', 'stop', '-D', PGDATA, '-m', 'fast', '-w', '-t', String(terminationGracePeriodSeconds - 10)] } },
+      },
+    };
+
+    const init = secureContainer({
+      name: isStandby ? 'standby-init' : 'primary-init',
+      image: props.image,
+      resources: props.resources,
+      command: ['bash', `${SCRIPTS_DIR}/${isStandby ? 'standby-init.sh' : 'primary-init.sh'}`],
+      env: props.role.kind === 'standby' ? this.standbyInitEnv(props, props.role) : this.primaryInitEnv(props, props.role),
+      // The primary's init runs a temporary server with the real configuration (see primary-init.sh).
+      volumeMounts: isStandby ? [mounts.data, mounts.tmp, mounts.scripts] : [mounts.data, mounts.tmp, mounts.shm, mounts.config, mounts.scripts],
+    });
+
+    this.statefulSet = new k8s.KubeStatefulSet(this, 'StatefulSet', {
+      metadata: { name: this.name, labels: { ...this.labels.labels }, annotations: { ...KEEP_ON_PRUNE_ANNOTATIONS } },
+      spec: {
+        serviceName: headlessName,
+        replicas: props.replicas,
+        selector: { matchLabels: { ...this.labels.selectorLabels } },
+        podManagementPolicy: 'OrderedReady',
+        updateStrategy: { type: 'RollingUpdate' },
+        persistentVolumeClaimRetentionPolicy: RETAIN_CLAIMS,
+        // Claim templates are immutable: their labels leave out the version, which changes on upgrades.
+        volumeClaimTemplates: [volumeClaimTemplate('data', this.labels.selectorLabels, props.storage)],
+        template: {
+          metadata: this.podMetadata({ 'checksum/config': props.configChecksum }),
+          spec: {
+            ...this.podSpec({
+              initContainers: [init],
+              containers: [server],
+              spread: props.replicas > 1,
+              terminationGracePeriodSeconds,
+              volumes: [
+                { name: 'run', emptyDir: { sizeLimit: k8s.Quantity.fromString('16Mi') } },
+                { name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString('256Mi') } },
+                // Parallel queries share memory through /dev/shm, which container runtimes cap at 64Mi.
+                { name: 'shm', emptyDir: { medium: 'Memory', sizeLimit: k8s.Quantity.fromString(shmSize(props.resources.limits.memory)) } },
+                { name: 'config', configMap: { name: props.configMapName, defaultMode: 0o444 } },
+                { name: 'scripts', configMap: { name: props.scriptsConfigMapName, defaultMode: 0o555 } },
+              ],
+            }),
+            affinity: props.avoid ? avoidAffinity(props.avoid) : undefined,
+          },
+        },
+      },
+    });
+
+    this.headlessService = new k8s.KubeService(this, 'HeadlessService', {
+      metadata: { name: headlessName, labels: { ...this.labels.labels } },
+      spec: {
+        clusterIp: 'None',
+        selector: { ...this.labels.selectorLabels },
+        ports: [{ name: 'postgres', port: POSTGRES_PORT, targetPort: k8s.IntOrString.fromString('postgres'), protocol: 'TCP' }],
+      },
+    });
+    this.service = new k8s.KubeService(this, 'Service', {
+      metadata: { name: props.serviceName, labels: { ...this.labels.labels } },
+      spec: {
+        type: 'ClusterIP',
+        selector: { ...this.labels.selectorLabels },
+        ports: [{ name: 'postgres', port: POSTGRES_PORT, targetPort: k8s.IntOrString.fromString('postgres'), protocol: 'TCP' }],
+      },
+    });
+    this.endpoint = { host: props.serviceName, port: POSTGRES_PORT, targetPort: POSTGRES_PORT, workload: this };
+
+    // One pod has nothing to keep available (a budget would only block node drains); several
+    // standbys keep all but one serving reads.
+    if (props.replicas > 1) this.addDisruptionBudget(1);
+  }
+
+  private primaryInitEnv(props: PostgresServerProps, role: PrimaryRole): k8s.EnvVar[] {
+    return [
+      { name: 'PGDATA', value: PGDATA },
+      { name: 'POSTGRES_CONFIG_FILE', value: `${CONFIG_DIR}/postgresql.conf` },
+      { name: 'POSTGRES_USER', value: props.user },
+      envFromSecret('POSTGRES_PASSWORD', props.passwordSecret),
+      { name: 'POSTGRES_DB', value: props.database },
+      { name: 'REPLICATION_USER', value: props.replicationUser },
+      ...(props.replicationPasswordSecret ? [envFromSecret('REPLICATION_PASSWORD', props.replicationPasswordSecret)] : []),
+      { name: 'REPLICATION_SLOTS', value: role.replicationSlots.join(' ') },
+      { name: 'REPLICATION_SLOT_PREFIX', value: role.replicationSlotPrefix },
+    ];
+  }
+
+  private standbyInitEnv(props: PostgresServerProps, role: StandbyRole): k8s.EnvVar[] {
+    return [
+      { name: 'PGDATA', value: PGDATA },
+      { name: 'PRIMARY_HOST', value: role.primary.host },
+      { name: 'PRIMARY_PORT', value: String(role.primary.port) },
+      { name: 'REPLICATION_USER', value: props.replicationUser },
+      ...(props.replicationPasswordSecret ? [envFromSecret('REPLICATION_PASSWORD', props.replicationPasswordSecret)] : []),
+      // The slot is the pod's name with '-' as '_' (postgres-standby-0 -> postgres_standby_0).
+      { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+    ];
+  }
+}
+
+/** Physical replication slot names of the pods of StatefulSet `statefulSetName`. */
+export function replicationSlotNames(statefulSetName: string, replicas: number): string[] {
+  return Array.from({ length: replicas }, (_, i) => `${statefulSetName}-${i}`.replace(/-/g, '_'));
+}
+
+/** A quarter of the memory limit, in Mi, at least 64Mi: shared memory is charged to the container's memory. */
+function shmSize(memoryLimit: string): string {
+  return `${Math.max(64, Math.floor(parseQuantity(memoryLimit) / 4 / 2 ** 20))}Mi`;
+}
+
+/** Prefer other nodes, then other zones, than the pods with `labels` (a standby and its primary). */
+function avoidAffinity(labels: Readonly<Record<string, string>>): k8s.Affinity {
+  const labelSelector = { matchLabels: { ...labels } };
+  return {
+    podAntiAffinity: {
+      preferredDuringSchedulingIgnoredDuringExecution: [
+        { weight: 100, podAffinityTerm: { topologyKey: 'kubernetes.io/hostname', labelSelector } },
+        { weight: 50, podAffinityTerm: { topologyKey: 'topology.kubernetes.io/zone', labelSelector } },
+      ],
+    },
+  };
+}

@@ -1,0 +1,529 @@
+import { spawnSync } from 'child_process';
+import { createHash } from 'crypto';
+import { chmodSync, readFileSync, writeFileSync } from 'fs';
+import { join } from 'path';
+import { ApiObject, Chart, Testing } from 'cdk8s';
+import { parse } from 'yaml';
+import {
+  MilvusCluster, MilvusClusterProps, MilvusStandalone, MilvusStandaloneProps, renderUserYaml,
+} from '../../lib/data/milvus';
+import { KEEP_ON_PRUNE_ANNOTATIONS, RETAIN_CLAIMS } from '../../lib/data/storage';
+import { evaluateChart, Inventory, POLICY_RULES } from '../../lib/policy';
+import { ENVIRONMENT_CONTEXT_KEY, SOLUTION_CONTEXT_KEY } from '../../lib/validation';
+import { ServiceEndpoint } from '../../lib/workload';
+import { KubernetesSchema } from '../support/kubernetes-schema';
+import { tempDir } from '../support/real-servers';
+
+type Json = Record<string, any>;
+
+const MINIO_USER = { name: 'milvus-minio-credentials', key: 'root-user' };
+const MINIO_PASSWORD = { name: 'milvus-minio-credentials', key: 'root-password' };
+const MINIO = { accessKeySecret: MINIO_USER, secretKeySecret: MINIO_PASSWORD };
+const S3 = {
+  endpoint: 's3.eu-central-1.amazonaws.com',
+  bucket: 'logistics-prod-vectors',
+  accessKeySecret: { name: 'milvus-s3', key: 'access-key-id' },
+  secretKeySecret: { name: 'milvus-s3', key: 'secret-access-key' },
+  region: 'eu-central-1',
+  egressCidr: '52.219.0.0/16',
+};
+const CLUSTER: MilvusClusterProps = { objectStorage: { minio: MINIO }, messageQueue: { kafka: {} } };
+
+function synthStandalone(props: Partial<MilvusStandaloneProps> = {}) {
+  const chart = Testing.chart();
+  const milvus = new MilvusStandalone(chart, 'milvus', { objectStorage: { minio: MINIO }, ...props });
+  return { chart, milvus, objects: Testing.synth(chart) as Json[] };
+}
+
+function synthCluster(props: Partial<MilvusClusterProps> = {}) {
+  const chart = Testing.chart();
+  const milvus = new MilvusCluster(chart, 'milvus', { ...CLUSTER, ...props });
+  return { chart, milvus, objects: Testing.synth(chart) as Json[] };
+}
+
+function find(objects: Json[], kind: string, name: string): Json {
+  const found = objects.find((o) => o.kind === kind && o.metadata.name === name);
+  if (!found) throw new Error(`no ${kind} ${name} among ${objects.map((o) => `${o.kind}/${o.metadata.name}`).join(', ')}`);
+  return found;
+}
+
+function container(workload: Json): Json {
+  return workload.spec.template.spec.containers[0];
+}
+
+function env(c: Json, name: string): Json | undefined {
+  return (c.env ?? []).find((e: Json) => e.name === name);
+}
+
+function userYaml(objects: Json[]): Json {
+  return parse(find(objects, 'ConfigMap', 'milvus-config').data['user.yaml']);
+}
+
+/** `{ from-or-to pod name: ports }` of one NetworkPolicy direction. */
+function policyPeers(objects: Json[], name: string, direction: 'ingress' | 'egress'): Record<string, number[]> {
+  const spec = find(objects, 'NetworkPolicy', name).spec;
+  const peers: Record<string, number[]> = {};
+  for (const rule of spec[direction]) {
+    const peer = (rule.from ?? rule.to)[0];
+    const key = peer.ipBlock?.cidr ?? peer.podSelector?.matchLabels?.['app.kubernetes.io/name'] ?? 'dns';
+    peers[key] = rule.ports.map((p: Json) => p.port);
+  }
+  return peers;
+}
+
+function allEnv(objects: Json[]): Json[] {
+  return objects
+    .filter((o) => o.spec?.template?.spec)
+    .flatMap((o) => [...(o.spec.template.spec.initContainers ?? []), ...o.spec.template.spec.containers])
+    .flatMap((c: Json) => c.env ?? []);
+}
+
+describe('MilvusStandalone', () => {
+  test('runs one `milvus run standalone` pod that keeps /var/lib/milvus on a retained claim', () => {
+    const { objects } = synthStandalone({ storage: { size: '80Gi', storageClassName: 'fast-ssd' } });
+    const sts = find(objects, 'StatefulSet', 'milvus');
+    expect(sts.spec.replicas).toBe(1);
+    expect(container(sts).image).toBe('milvusdb/milvus:v2.3.21');
+    expect(container(sts).args).toEqual(['milvus', 'run', 'standalone']);
+    expect(sts.spec.persistentVolumeClaimRetentionPolicy).toEqual(RETAIN_CLAIMS);
+    expect(sts.metadata.annotations).toEqual(KEEP_ON_PRUNE_ANNOTATIONS);
+    const [claim] = sts.spec.volumeClaimTemplates;
+    expect(claim.metadata.name).toBe('data');
+    expect(claim.spec.resources.requests.storage).toBe('80Gi');
+    expect(claim.spec.storageClassName).toBe('fast-ssd');
+    expect(container(sts).volumeMounts).toContainEqual({ name: 'data', mountPath: '/var/lib/milvus' });
+    // Only one Milvus workload: no cluster roles, no message queue.
+    expect(objects.filter((o) => o.kind === 'Deployment')).toEqual([]);
+    expect(objects.filter((o) => o.kind === 'StatefulSet').map((o) => o.metadata.name).sort()).toEqual(['milvus', 'milvus-etcd', 'milvus-minio']);
+  });
+
+  test('serves Service milvus on 19530 and /healthz on the metrics port 9091', () => {
+    const { objects, milvus } = synthStandalone();
+    const service = find(objects, 'Service', 'milvus');
+    expect(service.spec.ports.map((p: Json) => [p.name, p.port])).toEqual([['milvus', 19530], ['metrics', 9091]]);
+    const c = container(find(objects, 'StatefulSet', 'milvus'));
+    expect(c.ports).toEqual([
+      { name: 'milvus', containerPort: 19530, protocol: 'TCP' },
+      { name: 'metrics', containerPort: 9091, protocol: 'TCP' },
+    ]);
+    for (const probe of [c.startupProbe, c.livenessProbe, c.readinessProbe]) {
+      expect(probe.httpGet).toEqual({ path: '/healthz', port: 'metrics' });
+    }
+    expect(milvus.endpoint).toMatchObject({ host: 'milvus', port: 19530, targetPort: 19530 });
+    expect(milvus.endpoint.workload).toBe(milvus.milvus);
+  });
+
+  test('has a one-member etcd and a single-drive MinIO, and names their Services in user.yaml', () => {
+    const { objects } = synthStandalone();
+    const etcd = find(objects, 'StatefulSet', 'milvus-etcd');
+    expect(etcd.spec.replicas).toBe(1);
+    expect(container(etcd).args).toContain('--initial-cluster=milvus-etcd-0=http://milvus-etcd-0.milvus-etcd-headless:2380');
+    const minio = find(objects, 'StatefulSet', 'milvus-minio');
+    expect(minio.spec.replicas).toBe(1);
+    expect(container(minio).args).toEqual(['server', '/data', '--address=:9000', '--certs-dir=/tmp/certs']);
+
+    const config = userYaml(objects);
+    expect(config.etcd.endpoints).toEqual(['milvus-etcd:2379']);
+    expect(config.minio).toMatchObject({ address: 'milvus-minio', port: 9000, useSSL: false, bucketName: 'milvus-bucket' });
+    expect(config.mq).toEqual({ type: 'rocksmq' });
+    expect(config.rocksmq.path).toBe('/var/lib/milvus/rdb_data');
+    expect(config.kafka).toBeUndefined();
+  });
+
+  test('rolls the pod when user.yaml changes: the pod carries its checksum', () => {
+    const { objects } = synthStandalone();
+    const file = find(objects, 'ConfigMap', 'milvus-config').data['user.yaml'];
+    const annotation = find(objects, 'StatefulSet', 'milvus').spec.template.metadata.annotations['checksum/config'];
+    expect(annotation).toBe(createHash('sha256').update(file).digest('hex'));
+  });
+
+  test('opens the network only along its dependencies until a client connects', () => {
+    const { chart, milvus } = synthStandalone();
+    const client = new MilvusStandalone(chart, 'other', { name: 'other', objectStorage: { minio: MINIO } });
+    client.milvus.connectTo(milvus.endpoint);
+    const objects = Testing.synth(chart) as Json[];
+    expect(policyPeers(objects, 'milvus', 'egress')).toEqual({ 'dns': [53, 53], 'milvus-etcd': [2379], 'milvus-minio': [9000] });
+    expect(policyPeers(objects, 'milvus', 'ingress')).toEqual({ other: [19530] });
+    expect(policyPeers(objects, 'milvus-etcd', 'ingress')).toEqual({ milvus: [2379] });
+    expect(policyPeers(objects, 'milvus-minio', 'ingress')).toEqual({ milvus: [9000] });
+  });
+});
+
+describe('MilvusCluster', () => {
+  test('bootstraps etcdReplicas members from the headless Service names', () => {
+    const { objects, milvus } = synthCluster({ etcdReplicas: 5 });
+    const etcd = find(objects, 'StatefulSet', 'milvus-etcd');
+    expect(etcd.spec.replicas).toBe(5);
+    expect(etcd.spec.podManagementPolicy).toBe('Parallel');
+    expect(etcd.spec.serviceName).toBe('milvus-etcd-headless');
+    const expected = [0, 1, 2, 3, 4].map((i) => `milvus-etcd-${i}=http://milvus-etcd-${i}.milvus-etcd-headless:2380`).join(',');
+    expect(milvus.etcd.initialCluster).toBe(expected);
+    const args: string[] = container(etcd).args;
+    expect(args).toContain(`--initial-cluster=${expected}`);
+    expect(args).toContain('--initial-advertise-peer-urls=http://$(POD_NAME).milvus-etcd-headless:2380');
+    expect(args).toContain('--name=$(POD_NAME)');
+    expect(env(container(etcd), 'POD_NAME')?.valueFrom.fieldRef.fieldPath).toBe('metadata.name');
+    // Liveness never depends on the quorum (a restart cannot bring back a leader); readiness does.
+    expect(container(etcd).livenessProbe.httpGet).toEqual({ path: '/livez', port: 'metrics' });
+    expect(container(etcd).readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'metrics' });
+    expect(container(etcd).ports).toContainEqual({ name: 'metrics', containerPort: 2381, protocol: 'TCP' });
+    expect(args).toContain('--listen-metrics-urls=http://0.0.0.0:2381');
+    expect(find(objects, 'Service', 'milvus-etcd-headless').spec).toMatchObject({ clusterIP: 'None', publishNotReadyAddresses: true });
+    expect(find(objects, 'PodDisruptionBudget', 'milvus-etcd').spec.maxUnavailable).toBe(1);
+    // Three members by default.
+    expect(find(synthCluster().objects, 'StatefulSet', 'milvus-etcd').spec.replicas).toBe(3);
+  });
+
+  test('runs Kafka in KRaft mode, every node broker and controller, with a stable cluster id', () => {
+    const { objects, milvus } = synthCluster();
+    const kafka = find(objects, 'StatefulSet', 'milvus-kafka');
+    const c = container(kafka);
+    expect(kafka.spec.replicas).toBe(3);
+    expect(c.image).toBe('apache/kafka:3.8.0');
+    const voters = 'milvus-kafka-0.milvus-kafka-headless:9093';
+    expect(env(c, 'KAFKA_PROCESS_ROLES')?.value).toBe('broker,controller');
+    expect(env(c, 'KAFKA_CONTROLLER_QUORUM_VOTERS')?.value)
+      .toBe(`0@${voters},1@milvus-kafka-1.milvus-kafka-headless:9093,2@milvus-kafka-2.milvus-kafka-headless:9093`);
+    expect(env(c, 'KAFKA_CONTROLLER_QUORUM_VOTERS')?.value).toBe(milvus.kafka.quorumVoters);
+    expect(env(c, 'KAFKA_ADVERTISED_LISTENERS')?.value).toBe('PLAINTEXT://$(POD_NAME).milvus-kafka-headless:9092');
+    expect(env(c, 'KAFKA_LISTENERS')?.value).toBe('PLAINTEXT://:9092,CONTROLLER://:9093');
+    expect(env(c, 'KAFKA_CONTROLLER_LISTENER_NAMES')?.value).toBe('CONTROLLER');
+    expect(env(c, 'KAFKA_DEFAULT_REPLICATION_FACTOR')?.value).toBe('3');
+    expect(env(c, 'KAFKA_MIN_INSYNC_REPLICAS')?.value).toBe('2');
+    expect(env(c, 'KAFKA_LOG_DIRS')?.value).toBe('/var/lib/kafka/data/logs');
+    // POD_NAME comes first: the listeners expand it.
+    expect(c.env[0]).toEqual({ name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } });
+    // The node id comes from the pod ordinal in the start script, shipped as a ConfigMap.
+    expect(c.command).toEqual(['/bin/sh', '/opt/milvus-kafka/kafka-node.sh']);
+    expect(find(objects, 'ConfigMap', 'milvus-kafka-scripts').data['kafka-node.sh'])
+      .toBe(readFileSync(join(__dirname, '../../lib/data/milvus/kafka-node.sh'), 'utf8'));
+    // A KRaft cluster id: 16 bytes base64url, the same on every synth, different per environment.
+    const clusterId = env(c, 'CLUSTER_ID')?.value;
+    expect(clusterId).toMatch(/^[A-Za-z0-9_-]{22}$/);
+    expect(env(container(find(synthCluster().objects, 'StatefulSet', 'milvus-kafka')), 'CLUSTER_ID')?.value).toBe(clusterId);
+    const app = Testing.app();
+    app.node.setContext(SOLUTION_CONTEXT_KEY, 'logistics');
+    app.node.setContext(ENVIRONMENT_CONTEXT_KEY, 'prod');
+    const prod = new MilvusCluster(new Chart(app, 'data'), 'milvus', CLUSTER);
+    expect(env(container(prod.kafka.statefulSet.toJson()), 'CLUSTER_ID')?.value).not.toBe(clusterId);
+  });
+
+  test('runs every Milvus role with the replicas it is given', () => {
+    const { objects, milvus } = synthCluster({
+      proxy: { replicas: 3 },
+      queryNode: { replicas: 4, resources: { requests: { cpu: '2', memory: '8Gi' }, limits: { cpu: '4', memory: '16Gi' } } },
+      dataNode: { replicas: 2 },
+      indexNode: { replicas: 2 },
+    });
+    const roles: [string, number, string[]][] = [
+      ['milvus-mixcoord', 1, ['milvus', 'run', 'mixture', '-rootcoord', '-querycoord', '-datacoord', '-indexcoord']],
+      ['milvus', 3, ['milvus', 'run', 'proxy']],
+      ['milvus-querynode', 4, ['milvus', 'run', 'querynode']],
+      ['milvus-datanode', 2, ['milvus', 'run', 'datanode']],
+      ['milvus-indexnode', 2, ['milvus', 'run', 'indexnode']],
+    ];
+    for (const [name, replicas, args] of roles) {
+      const deployment = find(objects, 'Deployment', name);
+      expect([name, deployment.spec.replicas, container(deployment).args]).toEqual([name, replicas, args]);
+      const c = container(deployment);
+      expect(c.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'metrics' });
+      expect(c.readinessProbe.httpGet).toEqual({ path: '/healthz', port: 'metrics' });
+      expect(c.ports).toContainEqual({ name: 'metrics', containerPort: 9091, protocol: 'TCP' });
+      expect(c.volumeMounts).toContainEqual({ name: 'milvus-config', mountPath: '/milvus/configs/user.yaml', subPath: 'user.yaml', readOnly: true });
+      if (replicas > 1) expect(find(objects, 'PodDisruptionBudget', name).spec.maxUnavailable).toBe(1);
+    }
+    expect(container(find(objects, 'Deployment', 'milvus-querynode')).resources.limits.memory).toBe('16Gi');
+    // A single coordinator must stop before its successor starts.
+    expect(find(objects, 'Deployment', 'milvus-mixcoord').spec.strategy).toEqual({ type: 'Recreate' });
+    // The proxies are the client Service.
+    expect(find(objects, 'Service', 'milvus').spec.ports.map((p: Json) => [p.name, p.port])).toEqual([['milvus', 19530], ['metrics', 9091]]);
+    expect(milvus.endpoint).toMatchObject({ host: 'milvus', port: 19530, targetPort: 19530 });
+    expect(milvus.endpoint.workload).toBe(milvus.proxy);
+    expect(milvus.components.map((c) => c.replicas)).toEqual([1, 3, 4, 2, 2]);
+  });
+
+  test('renders user.yaml with the Services and ports the workloads and policies use', () => {
+    const { objects } = synthCluster();
+    const config = userYaml(objects);
+    expect(config.etcd.endpoints).toEqual(['milvus-etcd:2379']);
+    expect(config.minio).toMatchObject({ address: 'milvus-minio', port: 9000, useSSL: false, bucketName: 'milvus-bucket' });
+    expect(config.mq).toEqual({ type: 'kafka' });
+    expect(config.kafka).toEqual({ brokerList: 'milvus-kafka:9092', securityProtocol: 'PLAINTEXT' });
+    expect(find(objects, 'Service', 'milvus-etcd').spec.ports[0].port).toBe(2379);
+    expect(find(objects, 'Service', 'milvus-minio').spec.ports[0].port).toBe(9000);
+    expect(find(objects, 'Service', 'milvus-kafka').spec.ports[0].port).toBe(9092);
+
+    const containerPorts = (name: string) => Object.fromEntries(container(find(objects, 'Deployment', name)).ports.map((p: Json) => [p.name, p.containerPort]));
+    expect(containerPorts('milvus-mixcoord')).toMatchObject({
+      rootcoord: config.rootCoord.port, querycoord: config.queryCoord.port, datacoord: config.dataCoord.port, indexcoord: config.indexCoord.port,
+    });
+    expect(containerPorts('milvus')).toMatchObject({ milvus: config.proxy.port, internal: config.proxy.internalPort });
+    expect(containerPorts('milvus-querynode').querynode).toBe(config.queryNode.port);
+    expect(containerPorts('milvus-datanode').datanode).toBe(config.dataNode.port);
+    expect(containerPorts('milvus-indexnode').indexnode).toBe(config.indexNode.port);
+    expect(config.rootCoord.enableActiveStandby).toBe(false);
+
+    // Two coordinators run active-standby, and may then overlap in a rolling update.
+    const standby = synthCluster({ mixCoord: { replicas: 2 } }).objects;
+    expect(userYaml(standby).rootCoord.enableActiveStandby).toBe(true);
+    expect(userYaml(standby).dataCoord.enableActiveStandby).toBe(true);
+    expect(find(standby, 'Deployment', 'milvus-mixcoord').spec.strategy.type).toBe('RollingUpdate');
+  });
+
+  test('passes credentials only as references to Secrets', () => {
+    const { objects } = synthCluster();
+    const credentialEnv = allEnv(objects).filter((e) => /KEY|PASSWORD|ROOT_USER|SECRET/.test(e.name));
+    expect(credentialEnv.map((e) => e.name).sort()).toEqual([
+      ...Array(5).fill('MINIO_ACCESS_KEY_ID'), 'MINIO_ROOT_PASSWORD', 'MINIO_ROOT_USER', ...Array(5).fill('MINIO_SECRET_ACCESS_KEY'),
+    ]);
+    for (const e of credentialEnv) {
+      expect(e.value).toBeUndefined();
+      expect([MINIO_USER, MINIO_PASSWORD]).toContainEqual(e.valueFrom.secretKeyRef);
+    }
+    const proxy = container(find(objects, 'Deployment', 'milvus'));
+    expect(env(proxy, 'MINIO_ACCESS_KEY_ID')?.valueFrom.secretKeyRef).toEqual(MINIO_USER);
+    expect(env(proxy, 'MINIO_SECRET_ACCESS_KEY')?.valueFrom.secretKeyRef).toEqual(MINIO_PASSWORD);
+    const config = userYaml(objects);
+    expect(config.minio.accessKeyID).toBeUndefined();
+    expect(config.minio.secretAccessKey).toBeUndefined();
+    expect(JSON.stringify(objects)).not.toMatch(/minioadmin/);
+  });
+
+  test('uses an external S3 bucket instead of MinIO, reached through an egress allowance', () => {
+    const { objects, milvus } = synthCluster({ objectStorage: { external: S3 } });
+    expect(milvus.minio).toBeUndefined();
+    expect(objects.filter((o) => o.metadata.name.includes('minio'))).toEqual([]);
+    expect(userYaml(objects).minio).toMatchObject({
+      address: 's3.eu-central-1.amazonaws.com', port: 443, useSSL: true, bucketName: 'logistics-prod-vectors', region: 'eu-central-1',
+    });
+    for (const component of ['milvus-mixcoord', 'milvus', 'milvus-querynode', 'milvus-datanode', 'milvus-indexnode']) {
+      expect(policyPeers(objects, component, 'egress')['52.219.0.0/16']).toEqual([443]);
+      const c = container(find(objects, 'Deployment', component));
+      expect(env(c, 'MINIO_ACCESS_KEY_ID')?.valueFrom.secretKeyRef).toEqual(S3.accessKeySecret);
+      expect(env(c, 'MINIO_SECRET_ACCESS_KEY')?.valueFrom.secretKeyRef).toEqual(S3.secretKeySecret);
+    }
+    // Without TLS on a custom port, and any address when no range is given.
+    const plain = synthCluster({ objectStorage: { external: { ...S3, endpoint: 'minio.storage.example.com:9000', useSSL: false, egressCidr: undefined } } }).objects;
+    expect(userYaml(plain).minio).toMatchObject({ address: 'minio.storage.example.com', port: 9000, useSSL: false });
+    expect(policyPeers(plain, 'milvus-querynode', 'egress')['0.0.0.0/0']).toEqual([9000]);
+  });
+
+  test('runs a distributed MinIO of 4 to 16 pods as one erasure set', () => {
+    const { objects } = synthCluster({ objectStorage: { minio: { ...MINIO, replicas: 4, storage: { size: '500Gi' } } } });
+    const minio = find(objects, 'StatefulSet', 'milvus-minio');
+    expect(minio.spec.replicas).toBe(4);
+    expect(container(minio).args[1]).toBe('http://milvus-minio-{0...3}.milvus-minio-headless/data');
+    expect(minio.spec.volumeClaimTemplates[0].spec.resources.requests.storage).toBe('500Gi');
+    expect(find(objects, 'PodDisruptionBudget', 'milvus-minio').spec.maxUnavailable).toBe(1);
+    expect(policyPeers(objects, 'milvus-minio', 'ingress')['milvus-minio']).toEqual([9000]);
+  });
+
+  test('keeps every volume: each StatefulSet retains its claims and Argo CD never prunes them', () => {
+    const { objects } = synthCluster();
+    const statefulSets = objects.filter((o) => o.kind === 'StatefulSet');
+    expect(statefulSets.map((s) => s.metadata.name).sort()).toEqual(['milvus-etcd', 'milvus-kafka', 'milvus-minio']);
+    for (const sts of [...statefulSets, find(synthStandalone().objects, 'StatefulSet', 'milvus')]) {
+      expect(sts.spec.persistentVolumeClaimRetentionPolicy).toEqual({ whenDeleted: 'Retain', whenScaled: 'Retain' });
+      expect(sts.metadata.annotations).toEqual(KEEP_ON_PRUNE_ANNOTATIONS);
+      expect(sts.spec.volumeClaimTemplates).toHaveLength(1);
+      for (const claim of sts.spec.volumeClaimTemplates) {
+        expect(claim.metadata.annotations).toEqual(KEEP_ON_PRUNE_ANNOTATIONS);
+        // No version label: claim templates cannot change after creation, an upgrade must not touch them.
+        expect(claim.metadata.labels['app.kubernetes.io/version']).toBeUndefined();
+      }
+    }
+    // No Milvus role of a cluster keeps state in its pod: they are Deployments.
+    expect(objects.filter((o) => o.kind === 'PersistentVolumeClaim')).toEqual([]);
+  });
+
+  test('opens the network between roles on exactly the ports they call', () => {
+    const { objects } = synthCluster();
+    const coordinatorPorts = [13333, 19531, 31000, 53100];
+    const roles = ['milvus-mixcoord', 'milvus', 'milvus-querynode', 'milvus-datanode', 'milvus-indexnode'];
+    const etcdIn = policyPeers(objects, 'milvus-etcd', 'ingress');
+    const minioIn = policyPeers(objects, 'milvus-minio', 'ingress');
+    for (const role of roles) {
+      expect(etcdIn[role]).toEqual([2379]);
+      expect(minioIn[role]).toEqual([9000]);
+    }
+    expect(etcdIn['milvus-etcd']).toEqual([2380]);
+    expect(policyPeers(objects, 'milvus-kafka', 'ingress')).toEqual({
+      'milvus-kafka': [9092, 9093], 'milvus-mixcoord': [9092], 'milvus': [9092], 'milvus-querynode': [9092], 'milvus-datanode': [9092],
+    });
+    expect(policyPeers(objects, 'milvus-mixcoord', 'ingress')).toEqual({
+      'milvus': coordinatorPorts, 'milvus-querynode': coordinatorPorts, 'milvus-datanode': coordinatorPorts, 'milvus-indexnode': coordinatorPorts,
+    });
+    expect(policyPeers(objects, 'milvus-mixcoord', 'egress')).toMatchObject({
+      'milvus': [19529], 'milvus-querynode': [21123], 'milvus-datanode': [21124], 'milvus-indexnode': [21121],
+    });
+    expect(policyPeers(objects, 'milvus-querynode', 'ingress')).toEqual({ 'milvus-mixcoord': [21123], 'milvus': [21123], 'milvus-querynode': [21123] });
+    // Index nodes need no message queue; nothing but the coordinators calls data and index nodes.
+    expect(policyPeers(objects, 'milvus-indexnode', 'egress')['milvus-kafka']).toBeUndefined();
+    expect(policyPeers(objects, 'milvus-datanode', 'ingress')).toEqual({ 'milvus-mixcoord': [21124] });
+    // Clients reach the proxies on 19530 once they declare it.
+    expect(policyPeers(objects, 'milvus', 'ingress')).toEqual({ 'milvus-mixcoord': [19529] });
+  });
+
+  test('lets a client reach the proxies on 19530 through the endpoint', () => {
+    const { chart, milvus } = synthCluster();
+    const client = new MilvusStandalone(chart, 'client', { name: 'client', objectStorage: { minio: MINIO } });
+    const endpoint: ServiceEndpoint = client.milvus.connectTo(milvus.endpoint);
+    expect(endpoint.host).toBe('milvus');
+    const objects = Testing.synth(chart) as Json[];
+    expect(policyPeers(objects, 'milvus', 'ingress').client).toEqual([19530]);
+    expect(policyPeers(objects, 'client', 'egress').milvus).toEqual([19530]);
+  });
+
+  test('every object is valid Kubernetes 1.27 and meets every platform policy, prod HA included', () => {
+    const schema = new KubernetesSchema();
+    const build = [
+      (chart: Chart) => new MilvusCluster(chart, 'milvus', {
+        ...CLUSTER, objectStorage: { minio: { ...MINIO, replicas: 4 } }, mixCoord: { replicas: 2 }, queryNode: { replicas: 2 },
+      }),
+      (chart: Chart) => new MilvusCluster(chart, 'milvus', { ...CLUSTER, objectStorage: { external: S3 } }),
+      (chart: Chart) => new MilvusStandalone(chart, 'milvus', { objectStorage: { minio: MINIO } }),
+    ];
+    for (const make of build) {
+      const app = Testing.app();
+      app.node.setContext(SOLUTION_CONTEXT_KEY, 'logistics');
+      app.node.setContext(ENVIRONMENT_CONTEXT_KEY, 'prod');
+      const chart = new Chart(app, 'data', { namespace: 'logistics-prod' });
+      make(chart);
+      const problems = chart.node.findAll().filter(ApiObject.isApiObject).flatMap((o) => {
+        const json = o.toJson();
+        return schema.validate(json).map((p) => `${json.kind}/${json.metadata.name}: ${p}`);
+      });
+      expect(problems).toEqual([]);
+      expect(evaluateChart(chart, Inventory.of(chart), POLICY_RULES).map(String)).toEqual([]);
+    }
+  });
+});
+
+describe('renderUserYaml', () => {
+  test('renders YAML whose values survive a parse, strings quoted', () => {
+    const text = renderUserYaml({
+      mode: 'cluster',
+      etcdEndpoints: ['a:2379', 'b:2379'],
+      objectStorage: { address: '10.0.0.5', port: 9000, bucket: 'b1', useSSL: false },
+      kafkaBrokerList: 'k:9092',
+    });
+    const config = parse(text);
+    expect(config.etcd.endpoints).toEqual(['a:2379', 'b:2379']);
+    // A bare 10.0.0.5 or "on" would be read back differently by some parsers: strings are quoted.
+    expect(text).toContain('address: "10.0.0.5"');
+    expect(config.minio.region).toBeUndefined();
+    expect(config.log.file.rootPath).toBe('');
+  });
+});
+
+describe('Milvus bad input', () => {
+  const clusterError = (props: Partial<MilvusClusterProps>) => () => synthCluster(props);
+
+  test('an even number of etcd members', () => {
+    expect(clusterError({ etcdReplicas: 2 })).toThrow(/^test: milvus\.etcdReplicas must be an odd number \(1, 3, 5 or 7\) .* but 2 was provided$/);
+    expect(() => synthStandalone({ etcdReplicas: 4 })).toThrow(/milvus\.etcdReplicas must be an odd number .* but 4 was provided/);
+  });
+
+  test('a cluster without a message queue, named with its solution and environment', () => {
+    const app = Testing.app();
+    app.node.setContext(SOLUTION_CONTEXT_KEY, 'logistics');
+    app.node.setContext(ENVIRONMENT_CONTEXT_KEY, 'prod');
+    const chart = new Chart(app, 'data');
+    const props = { objectStorage: { minio: MINIO } } as unknown as MilvusClusterProps;
+    expect(() => new MilvusCluster(chart, 'milvus', props))
+      .toThrow(/^logistics\/prod: milvus\.messageQueue must be a message queue for the Milvus cluster .* but undefined was provided$/);
+    expect(clusterError({ messageQueue: { kafka: { replicas: 2 } } })).toThrow(/milvus\.messageQueue\.kafka\.replicas must be an odd number .* but 2 was provided/);
+    expect(clusterError({ messageQueue: { kafka: { image: 'bitnami/kafka:3.8.0' } } })).toThrow(/milvus\.messageQueue\.kafka\.image must be an apache\/kafka image 3\.7 or later/);
+    expect(clusterError({ messageQueue: { kafka: { image: 'apache/kafka:3.6.2' } } })).toThrow(/milvus\.messageQueue\.kafka\.image must be an apache\/kafka image 3\.7 or later .* but "apache\/kafka:3\.6\.2" was provided/);
+  });
+
+  test('storage sizes and classes that are not Kubernetes quantities and names', () => {
+    expect(clusterError({ etcdStorage: { size: '10GB' } })).toThrow(/milvus\.etcdStorage\.size must be a storage size in binary units such as 10Gi or 1Ti but "10GB" was provided/);
+    expect(clusterError({ etcdStorage: { size: '2Gi' } })).toThrow(/milvus\.etcdStorage\.size must be at least 5Gi .* but "2Gi" was provided/);
+    expect(clusterError({ objectStorage: { minio: { ...MINIO, storage: { size: '100Gi', storageClassName: 'Fast_SSD' } } } }))
+      .toThrow(/milvus\.objectStorage\.minio\.storage\.storageClassName must be a DNS subdomain name .* but "Fast_SSD" was provided/);
+    expect(clusterError({ messageQueue: { kafka: { storage: { size: '0Gi' } } } })).toThrow(/milvus\.messageQueue\.kafka\.storage\.size must be a storage size/);
+    expect(() => synthStandalone({ storage: { size: '50G' } })).toThrow(/milvus\.storage\.size must be a storage size .* but "50G" was provided/);
+    expect(clusterError({ nodeCacheSize: 'lots' })).toThrow(/milvus\.nodeCacheSize must be a storage size .* but "lots" was provided/);
+  });
+
+  test('replica counts out of range', () => {
+    expect(clusterError({ queryNode: { replicas: 0 } })).toThrow(/milvus\.queryNode\.replicas must be an integer between 1 and 100 but 0 was provided/);
+    expect(clusterError({ proxy: { replicas: 1.5 } })).toThrow(/milvus\.proxy\.replicas must be an integer between 1 and 100 but 1\.5 was provided/);
+    expect(clusterError({ mixCoord: { replicas: 4 } })).toThrow(/milvus\.mixCoord\.replicas must be an integer between 1 and 3 but 4 was provided/);
+    expect(clusterError({ objectStorage: { minio: { ...MINIO, replicas: 2 } } }))
+      .toThrow(/milvus\.objectStorage\.minio\.replicas must be 1 \(a single drive\) or 4 to 16 .* but 2 was provided/);
+  });
+
+  test('secret references that cannot name a Secret key', () => {
+    expect(clusterError({ objectStorage: { minio: { ...MINIO, accessKeySecret: { name: 'Minio Creds', key: 'user' } } } }))
+      .toThrow(/milvus\.objectStorage\.minio\.accessKeySecret\.name must be a DNS subdomain name .* but "Minio Creds" was provided/);
+    expect(clusterError({ objectStorage: { external: { ...S3, secretKeySecret: { name: 'milvus-s3', key: 'secret key' } } } }))
+      .toThrow(/milvus\.objectStorage\.external\.secretKeySecret\.key must be a Secret key .* but "secret key" was provided/);
+    const noSecret = { minio: { secretKeySecret: MINIO_PASSWORD } } as unknown as MilvusClusterProps['objectStorage'];
+    expect(clusterError({ objectStorage: noSecret }))
+      .toThrow(/milvus\.objectStorage\.minio\.accessKeySecret must be a reference to an existing Secret \(\{ name, key \}\) but undefined was provided/);
+  });
+
+  test('object storage that is both, neither, or not an S3 endpoint', () => {
+    expect(clusterError({ objectStorage: { minio: MINIO, external: S3 } })).toThrow(/milvus\.objectStorage must be exactly one of .* but \["minio","external"\] was provided/);
+    expect(clusterError({ objectStorage: {} })).toThrow(/milvus\.objectStorage must be exactly one of .* but \[\] was provided/);
+    expect(clusterError({ objectStorage: { external: { ...S3, endpoint: 'https://s3.amazonaws.com' } } }))
+      .toThrow(/milvus\.objectStorage\.external\.endpoint must be a host name with an optional port.* but "https:\/\/s3\.amazonaws\.com" was provided/);
+    expect(clusterError({ objectStorage: { external: { ...S3, bucket: 'Vectors_Bucket' } } })).toThrow(/milvus\.objectStorage\.external\.bucket must be an S3 bucket name/);
+    expect(clusterError({ objectStorage: { external: { ...S3, egressCidr: '10.0.0.0/33' } } })).toThrow(/milvus\.objectStorage\.external\.egressCidr must be an IPv4 CIDR .* but "10\.0\.0\.0\/33" was provided/);
+  });
+
+  test('images that are not pinned or not Milvus 2.3', () => {
+    expect(clusterError({ image: 'milvusdb/milvus:latest' })).toThrow(/milvus\.image must be an image pinned to a release tag .* but "milvusdb\/milvus:latest" was provided/);
+    expect(clusterError({ image: 'milvusdb/milvus:v2.4.1' })).toThrow(/milvus\.image must be a Milvus 2\.3 image .* but "milvusdb\/milvus:v2\.4\.1" was provided/);
+    expect(clusterError({ etcdImage: 'quay.io/coreos/etcd' })).toThrow(/milvus\.etcdImage must be an image pinned to a release tag/);
+    expect(clusterError({ etcdImage: 'quay.io/coreos/etcd:v3.5.5' })).toThrow(/milvus\.etcdImage must be an etcd image tagged v3\.5\.11 or later .* but "quay\.io\/coreos\/etcd:v3\.5\.5" was provided/);
+    expect(() => synthCluster({ etcdImage: 'gcr.io/etcd-development/etcd:v3.5.21' })).not.toThrow();
+    expect(() => synthCluster({ etcdImage: 'registry.example.com/mirror/etcd:v3.6.4' })).not.toThrow();
+  });
+
+  test('resources whose requests exceed their limits', () => {
+    expect(clusterError({ indexNode: { resources: { requests: { cpu: '4', memory: '1Gi' }, limits: { cpu: '2', memory: '2Gi' } } } }))
+      .toThrow(/milvus\.indexNode\.resources\.requests\.cpu must be at most milvus\.indexNode\.resources\.limits\.cpu \(2\) but "4" was provided/);
+  });
+});
+
+describe('kafka-node.sh', () => {
+  const script = join(__dirname, '../../lib/data/milvus/kafka-node.sh');
+  let dir: { path: string; remove: () => void };
+  let stub: string;
+
+  beforeAll(() => {
+    dir = tempDir('kafka-node');
+    // Stands in for the image's /etc/kafka/docker/run: shows what it was started with.
+    stub = join(dir.path, 'run');
+    writeFileSync(stub, '#!/bin/sh\necho "node=${KAFKA_NODE_ID} listeners=${KAFKA_ADVERTISED_LISTENERS:-}"\n');
+    chmodSync(stub, 0o755);
+  });
+  afterAll(() => dir.remove());
+
+  const runNode = (env: Record<string, string>) => {
+    const result = spawnSync('/bin/sh', [script], { env: { PATH: process.env.PATH, KAFKA_DOCKER_RUN: stub, ...env }, encoding: 'utf8' });
+    return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+  };
+
+  test('takes the node id from the pod ordinal and hands over to the image\'s start script', () => {
+    const result = runNode({ POD_NAME: 'milvus-kafka-12', KAFKA_ADVERTISED_LISTENERS: 'PLAINTEXT://milvus-kafka-12.h:9092' });
+    expect(result.status).toBe(0);
+    expect(result.stdout).toContain('node=12 listeners=PLAINTEXT://milvus-kafka-12.h:9092');
+    expect(runNode({ POD_NAME: 'milvus-kafka-0' }).stdout).toContain('node=0 ');
+  });
+
+  test('refuses to start without a pod name that ends in an ordinal', () => {
+    const missing = runNode({});
+    expect(missing.status).toBe(64);
+    expect(missing.stderr).toContain('POD_NAME is not set');
+    for (const name of ['milvus-kafka', 'milvus-kafka-', 'milvus-kafka-1a']) {
+      const bad = runNode({ POD_NAME: name });
+      expect([name, bad.status]).toEqual([name, 64]);
+      expect(bad.stderr).toContain(`cannot take a node id from pod name '${name}'`);
+      expect(bad.stdout).not.toContain('node=');
+    }
+  });
+});
