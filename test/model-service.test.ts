@@ -133,7 +133,7 @@ describe('workload names are valid Service names', () => {
 describe('model cache', () => {
   test('is a 10Gi emptyDir by default and takes cacheSize', () => {
     const cacheSize = (objects: K8sObject[]) => {
-      const pod = objects.find((o) => o.kind === 'Deployment').spec.template.spec;
+      const pod = find(objects, 'Deployment').spec.template.spec;
       const mount = pod.containers[0].volumeMounts.find((m: K8sObject) => m.mountPath === '/models-cache');
       return pod.volumes.find((v: K8sObject) => v.name === mount.name).emptyDir.sizeLimit;
     };

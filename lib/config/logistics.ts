@@ -1,3 +1,4 @@
+import { MilvusStoreSettings } from '../data/milvus';
 import { ServiceExposure } from '../stateless-service';
 import { AppTierSettings, ServiceSettings } from './app-tier-settings';
 import { SolutionDefinition } from './solution-definition';
@@ -6,6 +7,8 @@ import { SolutionDefinition } from './solution-definition';
 export interface LogisticsSettings extends AppTierSettings {
   /** Web servers behind a load balancer (R7). */
   readonly web: ServiceSettings;
+  /** Milvus 2.3 (R13): a cluster where `mode` says so, standalone elsewhere. */
+  readonly milvus: MilvusStoreSettings;
 }
 
 /**
@@ -64,6 +67,24 @@ export const logistics: SolutionDefinition<LogisticsSettings> = {
       'risk-prediction': model('risk-prediction'),
     },
     ingress: { hosts: ['logistics.example.com'], tls: { secretName: 'logistics-tls' } },
+    milvus: {
+      mode: 'cluster',
+      etcdReplicas: 3,
+      objectStorage: {
+        minio: {
+          accessKeySecret: { name: 'milvus-secret', key: 'minio-access-key' },
+          secretKeySecret: { name: 'milvus-secret', key: 'minio-secret-key' },
+          // Four drives: one erasure set that survives the loss of a pod.
+          replicas: 4,
+          storage: { size: '100Gi' },
+        },
+      },
+      messageQueue: { kafka: { replicas: 3, storage: { size: '50Gi' } } },
+      proxy: { replicas: 2 },
+      queryNode: { replicas: 2 },
+      dataNode: { replicas: 2 },
+      indexNode: { replicas: 1 },
+    },
   },
   environments: {
     dev: {
@@ -81,15 +102,37 @@ export const logistics: SolutionDefinition<LogisticsSettings> = {
         'risk-prediction': { replicas: 1, autoscaling: undefined, resources: { requests: { cpu: '500m', memory: '1Gi' }, limits: { cpu: '2', memory: '4Gi' } } },
       },
       ingress: { hosts: ['logistics.dev.example.com'], tls: undefined },
+      // Standalone in dev: one Milvus pod, one etcd member, one MinIO drive, no message queue.
+      milvus: {
+        mode: 'standalone',
+        etcdReplicas: 1,
+        storage: { size: '10Gi' },
+        objectStorage: { minio: { replicas: 1, storage: { size: '10Gi' } } },
+        messageQueue: undefined,
+        proxy: undefined,
+        queryNode: undefined,
+        dataNode: undefined,
+        indexNode: undefined,
+      },
     },
     test: {
       application: { release: { grayPercentage: 10, abTests: { eta_model_v2: 50 } } },
       api: { autoscaling: { minReplicas: 2, maxReplicas: 4 }, exposure: ServiceExposure.CLUSTER_IP },
       web: { autoscaling: { minReplicas: 2, maxReplicas: 3 } },
       ingress: { hosts: ['logistics.test.example.com'], tls: { secretName: 'logistics-test-tls' } },
+      // The smallest cluster, so that test exercises the same topology as prod.
+      milvus: {
+        etcdReplicas: 1,
+        objectStorage: { minio: { replicas: 1, storage: { size: '20Gi' } } },
+        messageQueue: { kafka: { replicas: 1, storage: { size: '10Gi' } } },
+        proxy: { replicas: 1 },
+        queryNode: { replicas: 1 },
+        dataNode: { replicas: 1 },
+      },
     },
     prod: {
       application: { release: { grayPercentage: 10 } },
+      secretManager: { storeName: 'vault-backend' },
       models: {
         // The route planner runs its solver on GPUs in production.
         'route-planning': { resources: { requests: { cpu: '2', memory: '4Gi' }, limits: { cpu: '4', memory: '8Gi' }, gpu: 1 } },

@@ -1,8 +1,15 @@
+import { MilvusStoreSettings } from '../data/milvus';
+import { PostgresProps } from '../data/postgres/postgres';
 import { AppTierSettings } from './app-tier-settings';
 import { SolutionDefinition } from './solution-definition';
 
 /** Everything one real-estate environment is made of. */
-export type RealEstateSettings = AppTierSettings;
+export interface RealEstateSettings extends AppTierSettings {
+  /** PostgreSQL 14 (R11), with a hot standby where `standby` is on. */
+  readonly postgres: PostgresProps;
+  /** Milvus 2.3 standalone (R13). */
+  readonly milvus: MilvusStoreSettings;
+}
 
 /**
  * Real estate (seed 004): API (3 replicas) behind an Ingress, recommendation and valuation
@@ -56,6 +63,26 @@ export const realEstate: SolutionDefinition<RealEstateSettings> = {
     },
     // R4: the API behind an Ingress, api.real-estate.example.com in prod.
     ingress: { hosts: ['api.real-estate.example.com'], tls: { secretName: 'real-estate-api-tls' } },
+    postgres: {
+      database: 'real_estate_ai',
+      passwordSecret: { name: 'postgres-secret', key: 'password' },
+      replicationPasswordSecret: { name: 'postgres-secret', key: 'replication-password' },
+      storage: { size: '100Gi' },
+      resources: { requests: { cpu: '1', memory: '4Gi' }, limits: { cpu: '4', memory: '8Gi' } },
+      standby: false,
+    },
+    milvus: {
+      mode: 'standalone',
+      storage: { size: '50Gi' },
+      resources: { requests: { cpu: '1', memory: '4Gi' }, limits: { cpu: '4', memory: '8Gi' } },
+      objectStorage: {
+        minio: {
+          accessKeySecret: { name: 'milvus-secret', key: 'minio-access-key' },
+          secretKeySecret: { name: 'milvus-secret', key: 'minio-secret-key' },
+          storage: { size: '100Gi' },
+        },
+      },
+    },
   },
   environments: {
     dev: {
@@ -70,14 +97,28 @@ export const realEstate: SolutionDefinition<RealEstateSettings> = {
         valuation: { replicas: 1, autoscaling: undefined, resources: { requests: { cpu: '250m', memory: '512Mi' }, limits: { cpu: '1', memory: '2Gi' } } },
       },
       ingress: { hosts: ['api.dev.real-estate.example.com'], tls: undefined },
+      postgres: {
+        storage: { size: '10Gi' },
+        resources: { requests: { cpu: '250m', memory: '512Mi' }, limits: { cpu: '1', memory: '1Gi' } },
+      },
+      milvus: {
+        storage: { size: '10Gi' },
+        resources: { requests: { cpu: '500m', memory: '2Gi' }, limits: { cpu: '2', memory: '4Gi' } },
+        objectStorage: { minio: { storage: { size: '10Gi' } } },
+      },
     },
     test: {
       application: { release: { grayPercentage: 10, abTests: { hybrid_vs_collaborative: 50 } } },
       api: { autoscaling: { minReplicas: 2, maxReplicas: 4 } },
       ingress: { hosts: ['api.test.real-estate.example.com'], tls: { secretName: 'real-estate-api-test-tls' } },
+      postgres: { storage: { size: '20Gi' } },
+      milvus: { storage: { size: '20Gi' }, objectStorage: { minio: { storage: { size: '20Gi' } } } },
     },
     prod: {
       application: { release: { grayPercentage: 10 } },
+      // Seed 004's fault plan switches over to a standby: prod runs one, with its own read Service.
+      postgres: { standby: true, storage: { size: '200Gi' } },
+      secretManager: { storeName: 'vault-backend' },
     },
   },
 };

@@ -8,11 +8,18 @@ import { Validator } from '../validation';
 import { WebTier } from '../web-tier';
 import { ServiceEndpoint } from '../workload';
 
-/** A store the API uses: the endpoint it connects to and the settings that tell the API where it is. */
+/**
+ * A store the API uses. Each endpoint becomes `<PREFIX>_HOST` and `<PREFIX>_PORT` settings and a
+ * connection the API's NetworkPolicy allows, so the configuration and the policy cannot disagree.
+ */
 export interface StoreBinding {
-  readonly endpoint: ServiceEndpoint;
-  /** Environment settings for the application (`DB_HOST`, `DB_PORT`, ...). */
-  readonly settings: Record<string, string>;
+  /** Setting prefix -> endpoint: `{ DB: mysql.writeEndpoint }` gives `DB_HOST` and `DB_PORT`. */
+  readonly endpoints: Record<string, ServiceEndpoint>;
+  /**
+   * Other settings the application needs for this store (`DB_NAME`).
+   * @default - none
+   */
+  readonly settings?: Record<string, string>;
 }
 
 export interface AppTierProps {
@@ -52,7 +59,13 @@ export class AppTier extends Construct {
       `MODEL_${m.model.toUpperCase().replace(/-/g, '_')}_URL`, `http://${m.endpoint.host}:${m.endpoint.port}`,
     ]));
     const storeSettings: Record<string, string> = {};
-    for (const store of props.stores) Object.assign(storeSettings, store.settings);
+    for (const store of props.stores) {
+      for (const [prefix, endpoint] of Object.entries(store.endpoints)) {
+        storeSettings[`${prefix}_HOST`] = endpoint.host;
+        storeSettings[`${prefix}_PORT`] = String(endpoint.port);
+      }
+      Object.assign(storeSettings, store.settings);
+    }
 
     this.config = new AppConfig(this, 'application', {
       name: 'app-config',
@@ -76,7 +89,7 @@ export class AppTier extends Construct {
 
     const { secretEnv, servicePort, ...apiService } = settings.api;
     this.api = new ApiService(this, 'api', { ...apiService, config: this.config, secretEnv, servicePort });
-    for (const store of props.stores) this.api.connectTo(store.endpoint);
+    for (const store of props.stores) Object.values(store.endpoints).forEach((endpoint) => this.api.connectTo(endpoint));
     for (const model of this.models) this.api.connectTo(model.endpoint);
 
     if (settings.web) this.web = new WebTier(this, 'web', { ...settings.web, api: this.api.endpoint });

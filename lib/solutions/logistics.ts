@@ -1,12 +1,17 @@
+import { createMilvus } from '../data/milvus';
 import { logistics, LogisticsSettings } from '../config/logistics';
-import { AppTier } from './app-tier';
+import { AppTier, StoreBinding } from './app-tier';
 import { EnvironmentApp } from './environment-app';
 import { Solution } from './solution';
 
-/** Logistics (R3): web tier and load balancer, API, three AI services. */
+/** Logistics (R3): web tier and load balancer, API, three AI services, MySQL, Redis cluster, Milvus. */
 export const logisticsSolution: Solution<LogisticsSettings> = {
   definition: logistics,
   build(app: EnvironmentApp, settings: LogisticsSettings): void {
-    new AppTier(app.appChart, 'app', { settings, environment: app.environment, stores: [] });
+    const milvus = createMilvus(app.dataChart, 'milvus', settings.milvus);
+    const stores: StoreBinding[] = [
+      { endpoints: { MILVUS: milvus.endpoint } },
+    ];
+    new AppTier(app.appChart, 'app', { settings, environment: app.environment, stores });
   },
 };

@@ -7,6 +7,10 @@ const CREDENTIAL_NAME = /(PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|ACCESS_?KEY|PRIV
 const URL_WITH_PASSWORD = /[a-z][a-z0-9+.-]*:\/\/[^\s/:@]+:[^\s/@]+@/i;
 const PRIVATE_KEY = /-----BEGIN [A-Z ]*PRIVATE KEY-----/;
 const ASSIGNED_SECRET = /(password|passwd|secret|token|api[_-]?key)\s*[=:]\s*['"]?[^\s'"$]{4,}/i;
+/** Settings named like credentials that are public identifiers by design. */
+const NOT_CREDENTIALS = [
+  /--initial-cluster-token=/, // etcd: distinguishes clusters at bootstrap, documented as not secret
+];
 
 export function findSecretValues(object: Record<string, any>, where: string): string[] {
   const findings: string[] = [];
@@ -26,7 +30,7 @@ export function findSecretValues(object: Record<string, any>, where: string): st
       if (URL_WITH_PASSWORD.test(value)) findings.push(`${where}: URL with a password at ${path}`);
       if (PRIVATE_KEY.test(value)) findings.push(`${where}: private key at ${path}`);
       for (const line of value.split('\n')) {
-        if (ASSIGNED_SECRET.test(line) && !/secretKeyRef|\$\{|\$[A-Z_]|_FILE|_SECRET_NAME/.test(line)) {
+        if (ASSIGNED_SECRET.test(line) && !/secretKeyRef|\$\{|\$[A-Z_]|_FILE|_SECRET_NAME/.test(line) && !NOT_CREDENTIALS.some((r) => r.test(line))) {
           findings.push(`${where}: assigned secret "${line.trim().slice(0, 60)}" at ${path}`);
         }
       }

@@ -1,11 +1,52 @@
 /**
  * Connections inside the data tier that the stores need besides those the API opens, per solution
- * and environment: replication, cluster buses, bootstrap jobs. Written out by hand from each
- * store's documented topology, so that the NetworkPolicy test compares the policies against an
- * independent statement of what must flow.
+ * and environment: replication, cluster buses, metadata and object stores, bootstrap jobs. Written
+ * out by hand from each store's documented topology, so that the NetworkPolicy test compares the
+ * policies with an independent statement of what must flow.
  */
+const sts = (name: string) => `StatefulSet/${name}`;
+const link = (from: string, to: string, ...ports: number[]) => ports.map((port) => `${from} -> ${to}:${port}`);
+
+/** Milvus standalone: metadata in etcd (2379), segments in MinIO (9000). */
+function milvusStandalone(): string[] {
+  return [...link(sts('milvus'), sts('milvus-etcd'), 2379), ...link(sts('milvus'), sts('milvus-minio'), 9000)];
+}
+
+const deploy = (name: string) => `Deployment/${name}`;
+
+/**
+ * Milvus 2.3 cluster (milvus-helm's call graph): every role keeps metadata in etcd and data in
+ * MinIO and registers with the coordinators; all but index nodes read and write the message
+ * queue; the coordinators call the proxy's internal port and every node; the proxy searches
+ * through query nodes, whose shard delegators call each other. Members of etcd, Kafka and a
+ * distributed MinIO talk to their peers.
+ */
+function milvusCluster(peers: { etcd: boolean; minio: boolean }): string[] {
+  const [proxy, coord, query, data, index] = ['milvus', 'milvus-mixcoord', 'milvus-querynode', 'milvus-datanode', 'milvus-indexnode'].map(deploy);
+  const roles = [proxy, coord, query, data, index];
+  const coordinatorPorts = [53100, 19531, 13333, 31000]; // root, query, data, index coordinators
+  return [
+    ...roles.flatMap((role) => [...link(role, sts('milvus-etcd'), 2379), ...link(role, sts('milvus-minio'), 9000)]),
+    ...roles.filter((role) => role !== coord).flatMap((role) => link(role, coord, ...coordinatorPorts)),
+    ...roles.filter((role) => role !== index).flatMap((role) => link(role, sts('milvus-kafka'), 9092)),
+    ...link(coord, proxy, 19529), ...link(coord, query, 21123), ...link(coord, data, 21124), ...link(coord, index, 21121),
+    ...link(proxy, query, 21123), ...link(query, query, 21123),
+    ...link(sts('milvus-kafka'), sts('milvus-kafka'), 9092, 9093),
+    ...(peers.etcd ? link(sts('milvus-etcd'), sts('milvus-etcd'), 2380) : []),
+    ...(peers.minio ? link(sts('milvus-minio'), sts('milvus-minio'), 9000) : []),
+  ];
+}
+
+/** PostgreSQL: each standby streams from the primary. */
+function postgres(standby: boolean): string[] {
+  return standby ? link(sts('postgres-standby'), sts('postgres'), 5432) : [];
+}
+
 export function expectedStoreConnections(solution: string, environment: string): string[] {
-  void solution;
-  void environment;
-  return [];
+  if (solution === 'real-estate') {
+    return [...postgres(environment === 'prod'), ...milvusStandalone()];
+  }
+  return [
+    ...(environment === 'dev' ? milvusStandalone() : milvusCluster({ etcd: environment === 'prod', minio: environment === 'prod' })),
+  ];
 }

@@ -9,3 +9,4 @@ export * from './minio';
 export * from './object-storage';
 export * from './options';
 export * from './ports';
+export * from './milvus-settings';
