@@ -8,6 +8,12 @@ import { POLICY_RULES, renderRulesTable } from './rules';
 
 const enforcedCharts = new WeakSet<Chart>();
 const guardedApps = new WeakSet<IConstruct>();
+/**
+ * Results the App-level validation computed for each chart in the current synth, from one
+ * rendering of the App: cdk8s validates the App before its charts (pre-order), and each chart
+ * takes its result once. A chart validated on its own (`Chart.toJson()`) computes its own.
+ */
+const resultsOfCurrentPass = new WeakMap<Chart, string[]>();
 
 /**
  * The platform's policies, checked on the synthesized objects of every chart when the App
@@ -32,14 +38,25 @@ export class Policies {
     for (const chart of charts) {
       if (enforcedCharts.has(chart)) continue;
       enforcedCharts.add(chart);
-      chart.node.addValidation({ validate: () => chartErrors(chart) });
+      chart.node.addValidation({
+        validate: () => {
+          const computed = resultsOfCurrentPass.get(chart);
+          resultsOfCurrentPass.delete(chart);
+          return computed ?? chartErrors(chart, Inventory.of(chart));
+        },
+      });
     }
     const isApp = scope.node.scope === undefined;
     if (isApp && !guardedApps.has(scope)) {
       guardedApps.add(scope);
       scope.node.addValidation({
-        validate: () => chartsIn(scope).filter((c) => !enforcedCharts.has(c)).map((c) =>
-          `Chart "${c.node.path}" was created after Policies.enforce(app), so its objects were not checked: call Policies.enforce(app) after building every chart`),
+        validate: () => {
+          const inventory = Inventory.of(scope);
+          const charts = chartsIn(scope);
+          for (const chart of charts.filter((c) => enforcedCharts.has(c))) resultsOfCurrentPass.set(chart, chartErrors(chart, inventory));
+          return charts.filter((c) => !enforcedCharts.has(c)).map((c) =>
+            `Chart "${c.node.path}" was created after Policies.enforce(app), so its objects were not checked: call Policies.enforce(app) after building every chart`);
+        },
       });
     }
   }
@@ -78,8 +95,8 @@ function chartsIn(scope: IConstruct): Chart[] {
 }
 
 /** What the chart's validation reports: a summary line, then one line per violation. */
-function chartErrors(chart: Chart): string[] {
-  const violations = evaluateChart(chart, Inventory.of(chart), POLICY_RULES);
+function chartErrors(chart: Chart, inventory: Inventory): string[] {
+  const violations = evaluateChart(chart, inventory, POLICY_RULES);
   if (violations.length === 0) return [];
   const count = `${violations.length} policy violation${violations.length === 1 ? '' : 's'}`;
   return [

@@ -1,4 +1,7 @@
-import { App, Chart, YamlOutputType } from 'cdk8s';
+import { mkdirSync, writeFileSync } from 'fs';
+import { join } from 'path';
+import { ApiObject, App, Chart, DependencyGraph, YamlOutputType } from 'cdk8s';
+import { dump } from 'js-yaml';
 import { AppNamespace } from '../namespace';
 import { ENVIRONMENT_CONTEXT_KEY, SOLUTION_CONTEXT_KEY, VERSION_CONTEXT_KEY } from '../validation';
 
@@ -42,5 +45,24 @@ export class EnvironmentApp extends App {
     // Dependencies order the files (0000-, 0001-, 0002-) so one `kubectl apply -f` creates the namespace first.
     this.dataChart.addDependency(namespaceChart);
     this.appChart.addDependency(this.dataChart);
+  }
+
+  /**
+   * Writes what cdk8s' FILE_PER_CHART output writes (`0000-<chart>.k8s.yaml`, charts in dependency
+   * order, objects in construct-dependency order), but validates the App once (cdk8s' own synth
+   * runs every validation, the policy engine's included, again for each chart) and serializes
+   * with js-yaml, three times faster than the `yaml` package cdk8s uses on these documents.
+   */
+  public override synth(): void {
+    const errors = this.node.findAll().flatMap((c) => c.node.validate().map((e) => `[${c.node.path}] ${e}`));
+    if (errors.length > 0) throw new Error(`Validation failed with the following errors:\n  ${errors.join('\n  ')}`);
+    mkdirSync(this.outdir, { recursive: true });
+    this.charts.forEach((chart, index) => {
+      const objects = new DependencyGraph(chart.node).topology()
+        .filter((c): c is ApiObject => ApiObject.isApiObject(c) && Chart.of(c) === chart)
+        .map((o) => o.toJson());
+      const yaml = objects.map((o) => dump(o, { lineWidth: -1, noRefs: true })).join('---\n');
+      writeFileSync(join(this.outdir, `${String(index).padStart(4, '0')}-${chart.node.id}.k8s.yaml`), yaml);
+    });
   }
 }
