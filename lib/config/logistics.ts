@@ -1,4 +1,5 @@
 import { MilvusStoreSettings } from '../data/milvus';
+import { MySqlProps } from '../data/mysql';
 import { ServiceExposure } from '../stateless-service';
 import { AppTierSettings, ServiceSettings } from './app-tier-settings';
 import { SolutionDefinition } from './solution-definition';
@@ -7,6 +8,8 @@ import { SolutionDefinition } from './solution-definition';
 export interface LogisticsSettings extends AppTierSettings {
   /** Web servers behind a load balancer (R7). */
   readonly web: ServiceSettings;
+  /** MySQL 8.0 primary with read replicas (R10). */
+  readonly mysql: MySqlProps;
   /** Milvus 2.3 (R13): a cluster where `mode` says so, standalone elsewhere. */
   readonly milvus: MilvusStoreSettings;
 }
@@ -67,6 +70,17 @@ export const logistics: SolutionDefinition<LogisticsSettings> = {
       'risk-prediction': model('risk-prediction'),
     },
     ingress: { hosts: ['logistics.example.com'], tls: { secretName: 'logistics-tls' } },
+    // R10, seed 000: a primary and two read replicas, 100Gi each, root password from mysql-secret.
+    mysql: {
+      replicas: 2,
+      database: 'logistics',
+      storage: { size: '100Gi' },
+      resources: { requests: { cpu: '1', memory: '4Gi' }, limits: { cpu: '4', memory: '8Gi' } },
+      rootPasswordSecret: { name: 'mysql-secret', key: 'root-password' },
+      replicationPasswordSecret: { name: 'mysql-secret', key: 'replication-password' },
+      // The API logs in as `logistics` with the seed's logistics-secret/db_password.
+      appUser: { name: 'logistics', passwordSecret: { name: 'logistics-secret', key: 'db_password' } },
+    },
     milvus: {
       mode: 'cluster',
       etcdReplicas: 3,
@@ -102,6 +116,11 @@ export const logistics: SolutionDefinition<LogisticsSettings> = {
         'risk-prediction': { replicas: 1, autoscaling: undefined, resources: { requests: { cpu: '500m', memory: '1Gi' }, limits: { cpu: '2', memory: '4Gi' } } },
       },
       ingress: { hosts: ['logistics.dev.example.com'], tls: undefined },
+      mysql: {
+        replicas: 1,
+        storage: { size: '10Gi' },
+        resources: { requests: { cpu: '250m', memory: '1Gi' }, limits: { cpu: '1', memory: '2Gi' } },
+      },
       // Standalone in dev: one Milvus pod, one etcd member, one MinIO drive, no message queue.
       milvus: {
         mode: 'standalone',
@@ -120,6 +139,7 @@ export const logistics: SolutionDefinition<LogisticsSettings> = {
       api: { autoscaling: { minReplicas: 2, maxReplicas: 4 }, exposure: ServiceExposure.CLUSTER_IP },
       web: { autoscaling: { minReplicas: 2, maxReplicas: 3 } },
       ingress: { hosts: ['logistics.test.example.com'], tls: { secretName: 'logistics-test-tls' } },
+      mysql: { replicas: 1, storage: { size: '20Gi' } },
       // The smallest cluster, so that test exercises the same topology as prod.
       milvus: {
         etcdReplicas: 1,

@@ -1,4 +1,5 @@
 import { createMilvus } from '../data/milvus';
+import { MySql } from '../data/mysql';
 import { logistics, LogisticsSettings } from '../config/logistics';
 import { AppTier, StoreBinding } from './app-tier';
 import { EnvironmentApp } from './environment-app';
@@ -8,8 +9,13 @@ import { Solution } from './solution';
 export const logisticsSolution: Solution<LogisticsSettings> = {
   definition: logistics,
   build(app: EnvironmentApp, settings: LogisticsSettings): void {
+    const mysql = new MySql(app.dataChart, 'mysql', settings.mysql);
     const milvus = createMilvus(app.dataChart, 'milvus', settings.milvus);
     const stores: StoreBinding[] = [
+      {
+        endpoints: { DB: mysql.writeEndpoint, DB_READ: mysql.readEndpoint },
+        settings: { DB_NAME: mysql.database, ...(mysql.appUser ? { DB_USER: mysql.appUser.name } : {}) },
+      },
       { endpoints: { MILVUS: milvus.endpoint } },
     ];
     new AppTier(app.appChart, 'app', { settings, environment: app.environment, stores });

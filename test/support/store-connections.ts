@@ -37,6 +37,11 @@ function milvusCluster(peers: { etcd: boolean; minio: boolean }): string[] {
   ];
 }
 
+/** MySQL: replicas copy from and replicate from the primary. */
+function mysql(): string[] {
+  return link(sts('mysql-replica'), sts('mysql-primary'), 3306);
+}
+
 /** PostgreSQL: each standby streams from the primary. */
 function postgres(standby: boolean): string[] {
   return standby ? link(sts('postgres-standby'), sts('postgres'), 5432) : [];
@@ -47,6 +52,7 @@ export function expectedStoreConnections(solution: string, environment: string):
     return [...postgres(environment === 'prod'), ...milvusStandalone()];
   }
   return [
+    ...mysql(),
     ...(environment === 'dev' ? milvusStandalone() : milvusCluster({ etcd: environment === 'prod', minio: environment === 'prod' })),
   ];
 }

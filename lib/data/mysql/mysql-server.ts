@@ -1,0 +1,173 @@
+import { k8s } from 'cdk8s-plus-27';
+import { Construct } from 'constructs';
+import { envFromSecret, execProbe, ResourceRequirements, SecretKeyRef, secureContainer } from '../../container';
+import { ServiceEndpoint, Workload } from '../../workload';
+import { KEEP_ON_PRUNE_ANNOTATIONS, RETAIN_CLAIMS, StorageOptions, volumeClaimTemplate } from '../storage';
+import { CONFIG_DIR, CONFIG_FILE, DATA_MOUNT, MYSQL_PORT, MYSQL_UID, RUN_DIR, SCRIPTS_DIR } from './mysql-config';
+
+/** The application's account: all privileges on the application database, nothing else. */
+export interface MySqlAppUser {
+  /** Account name (letters, digits and '_', at most 32 characters). */
+  readonly name: string;
+  /** The Secret key holding its password. */
+  readonly passwordSecret: SecretKeyRef;
+}
+
+/** Already validated settings both MySQL StatefulSets share (built by {@link MySql}). */
+export interface MySqlServerSettings {
+  /** Prefix of the objects' names (`mysql` -> `mysql-primary`, `mysql-replica`, `mysql-read`). */
+  readonly baseName: string;
+  readonly image: string;
+  /** The image tag, for the version label. */
+  readonly version: string;
+  readonly resources: ResourceRequirements;
+  readonly storage: StorageOptions;
+  readonly database: string;
+  readonly rootPasswordSecret: SecretKeyRef;
+  readonly replicationUser: string;
+  readonly replicationPasswordSecret: SecretKeyRef;
+  /** @default - no application account */
+  readonly appUser?: MySqlAppUser;
+  readonly configMapName: string;
+  readonly scriptsConfigMapName: string;
+  /** SHA-256 of the configuration and scripts: a change rolls the pods. */
+  readonly configChecksum: string;
+}
+
+/** What differs between the primary and the replicas. */
+export interface MySqlServerRole {
+  readonly kind: 'primary' | 'replica';
+  /** StatefulSet, ServiceAccount and NetworkPolicy name; the headless Service is `<name>-headless`. */
+  readonly name: string;
+  /** The ClusterIP Service clients use. */
+  readonly serviceName: string;
+  readonly replicas: number;
+  /** `Parallel` where pods do not depend on each other. */
+  readonly podManagementPolicy: 'OrderedReady' | 'Parallel';
+  /** Replicas: the primary they copy from and replicate. */
+  readonly source?: ServiceEndpoint;
+  /** Selector labels of pods to keep away from (replicas avoid the primary's node and zone). @default - none */
+  readonly avoid?: Readonly<Record<string, string>>;
+}
+
+/**
+ * One MySQL 8.0 StatefulSet with its ClusterIP and headless Services. The container runs the
+ * official image's entrypoint through server.sh, which adds the pod's server id and runs
+ * replication.sh beside the server (see the scripts for the why). Pods run as the image's `mysql`
+ * user (uid 999, the owner of the data) with a read-only root file system; the server writes only
+ * to its volume, /var/run/mysqld and /tmp.
+ */
+export abstract class MySqlServer extends Workload {
+  /** The ClusterIP Service and the pods behind it. */
+  public readonly endpoint: ServiceEndpoint;
+  public readonly statefulSet: k8s.KubeStatefulSet;
+  public readonly service: k8s.KubeService;
+  /** Gives each pod a stable DNS name (`<pod>.<name>-headless`), ready or not. */
+  public readonly headlessService: k8s.KubeService;
+
+  constructor(scope: Construct, id: string, settings: MySqlServerSettings, role: MySqlServerRole) {
+    super(scope, id, { name: role.name, component: 'database', version: settings.version, runAsUser: MYSQL_UID });
+    const headlessName = `${this.name}-headless`;
+    const script = (file: string, ...args: string[]) => ['bash', `${SCRIPTS_DIR}/${file}`, ...args];
+    const terminationGracePeriodSeconds = 120;
+
+    const container = secureContainer({
+      name: 'mysql',
+      image: settings.image,
+      resources: settings.resources,
+      command: script('server.sh'),
+      args: ['mysqld'],
+      ports: [{ name: 'mysql', containerPort: MYSQL_PORT }],
+      env: this.env(settings, role, headlessName),
+      // First initialisation (time zones, accounts) and crash recovery of a large buffer pool take
+      // time: liveness waits for the first success, up to 15 minutes. A replica's copy happens
+      // after that and only holds back readiness.
+      startupProbe: execProbe(script('probe.sh', 'live'), 10, 10, 5, 90),
+      livenessProbe: execProbe(script('probe.sh', 'live'), 0, 10, 5, 6),
+      readinessProbe: execProbe(script('probe.sh', 'ready'), 0, 5, 5, 3),
+      volumeMounts: [
+        { name: 'data', mountPath: DATA_MOUNT },
+        { name: 'run', mountPath: RUN_DIR },
+        { name: 'tmp', mountPath: '/tmp' },
+        { name: 'config', mountPath: CONFIG_DIR, readOnly: true },
+        { name: 'scripts', mountPath: SCRIPTS_DIR, readOnly: true },
+      ],
+    });
+
+    this.statefulSet = new k8s.KubeStatefulSet(this, 'StatefulSet', {
+      metadata: { name: this.name, labels: { ...this.labels.labels }, annotations: { ...KEEP_ON_PRUNE_ANNOTATIONS } },
+      spec: {
+        serviceName: headlessName,
+        replicas: role.replicas,
+        selector: { matchLabels: { ...this.labels.selectorLabels } },
+        podManagementPolicy: role.podManagementPolicy,
+        updateStrategy: { type: 'RollingUpdate' },
+        persistentVolumeClaimRetentionPolicy: RETAIN_CLAIMS,
+        // Claim templates are immutable: their labels leave out the version, which changes on upgrades.
+        volumeClaimTemplates: [volumeClaimTemplate('data', this.labels.selectorLabels, settings.storage)],
+        template: {
+          metadata: this.podMetadata({ 'checksum/config': settings.configChecksum }),
+          spec: {
+            ...this.podSpec({
+              containers: [container],
+              spread: role.replicas > 1,
+              terminationGracePeriodSeconds,
+              volumes: [
+                { name: 'run', emptyDir: { sizeLimit: k8s.Quantity.fromString('16Mi') } },
+                // No size limit: sorts and online ALTER TABLE spill here, and an eviction mid-ALTER
+                // would cost more than the node's ephemeral storage.
+                { name: 'tmp', emptyDir: {} },
+                { name: 'config', configMap: { name: settings.configMapName, items: [{ key: CONFIG_FILE, path: CONFIG_FILE }], defaultMode: 0o444 } },
+                { name: 'scripts', configMap: { name: settings.scriptsConfigMapName, defaultMode: 0o555 } },
+              ],
+            }),
+            affinity: role.avoid ? avoidAffinity(role.avoid) : undefined,
+          },
+        },
+      },
+    });
+
+    const ports = [{ name: 'mysql', port: MYSQL_PORT, targetPort: k8s.IntOrString.fromString('mysql'), protocol: 'TCP' }];
+    this.headlessService = new k8s.KubeService(this, 'HeadlessService', {
+      metadata: { name: headlessName, labels: { ...this.labels.labels } },
+      spec: { clusterIp: 'None', publishNotReadyAddresses: true, selector: { ...this.labels.selectorLabels }, ports },
+    });
+    this.service = new k8s.KubeService(this, 'Service', {
+      metadata: { name: role.serviceName, labels: { ...this.labels.labels } },
+      spec: { type: 'ClusterIP', selector: { ...this.labels.selectorLabels }, ports },
+    });
+    this.endpoint = { host: role.serviceName, port: MYSQL_PORT, targetPort: MYSQL_PORT, workload: this };
+  }
+
+  /** What server.sh, replication.sh and probe.sh read; passwords only as Secret references. */
+  private env(settings: MySqlServerSettings, role: MySqlServerRole, headlessName: string): k8s.EnvVar[] {
+    const appUser = settings.appUser;
+    return [
+      { name: 'MYSQL_ROLE', value: role.kind },
+      // The official entrypoint sets root's password from it on first initialisation; the scripts log in with it.
+      envFromSecret('MYSQL_ROOT_PASSWORD', settings.rootPasswordSecret),
+      { name: 'MYSQL_HEADLESS_SERVICE', value: headlessName },
+      { name: 'MYSQL_REPLICATION_USER', value: settings.replicationUser },
+      envFromSecret('MYSQL_REPLICATION_PASSWORD', settings.replicationPasswordSecret),
+      { name: 'MYSQL_APP_DATABASE', value: settings.database },
+      ...(appUser ? [{ name: 'MYSQL_APP_USER', value: appUser.name }, envFromSecret('MYSQL_APP_PASSWORD', appUser.passwordSecret)] : []),
+      ...(role.source ? [
+        { name: 'MYSQL_SOURCE_HOST', value: role.source.host },
+        { name: 'MYSQL_SOURCE_PORT', value: String(role.source.port) },
+      ] : []),
+    ];
+  }
+}
+
+/** Prefer other nodes, then other zones, than the pods with `labels` (the replicas and their primary). */
+function avoidAffinity(labels: Readonly<Record<string, string>>): k8s.Affinity {
+  const labelSelector = { matchLabels: { ...labels } };
+  return {
+    podAntiAffinity: {
+      preferredDuringSchedulingIgnoredDuringExecution: [
+        { weight: 100, podAffinityTerm: { topologyKey: 'kubernetes.io/hostname', labelSelector } },
+        { weight: 50, podAffinityTerm: { topologyKey: 'topology.kubernetes.io/zone', labelSelector } },
+      ],
+    },
+  };
+}

@@ -1,0 +1,197 @@
+import { createHash } from 'crypto';
+import { k8s } from 'cdk8s-plus-27';
+import { Construct } from 'constructs';
+import { readAsset } from '../../assets';
+import { ResourceRequirements, SecretKeyRef, validateResources } from '../../container';
+import { Validator } from '../../validation';
+import { ServiceEndpoint, Workload } from '../../workload';
+import { StorageOptions, validateStorage } from '../storage';
+import { CONFIG_FILE, MySqlTuning, renderServerCnf, resolveTuning, SCRIPT_FILES } from './mysql-config';
+import { MySqlPrimary } from './mysql-primary';
+import { MySqlReplicas } from './mysql-replicas';
+import { MySqlAppUser, MySqlServerSettings } from './mysql-server';
+
+/** A MySQL 8.0 primary with read replicas; pure data, so that it can live in typed configuration. */
+export interface MySqlProps {
+  /**
+   * Prefix of every object's name: StatefulSets `<name>-primary` and `<name>-replica`, Services
+   * `<name>-primary` (writes) and `<name>-read` (reads), ConfigMaps `<name>-config` and
+   * `<name>-scripts`.
+   * @default 'mysql'
+   */
+  readonly name?: string;
+  /** Read replicas (at least 1), each a full copy of the primary. */
+  readonly replicas: number;
+  /** The volume of each pod (the primary's and each replica's). */
+  readonly storage: StorageOptions;
+  /**
+   * CPU and memory of each MySQL container.
+   * @default - requests 500m / 1Gi, limits 2 / 2Gi
+   */
+  readonly resources?: ResourceRequirements;
+  /**
+   * The official MySQL 8.0 image, pinned to a release.
+   * @default 'mysql:8.0.39'
+   */
+  readonly image?: string;
+  /** The application database, created on the primary if it is missing. */
+  readonly database: string;
+  /**
+   * The Secret key holding root's password (every server's; the set-up scripts log in as root).
+   * The official entrypoint writes it into SQL and an option file unescaped on first start, so it
+   * must not contain `'`, `"` or `\`.
+   */
+  readonly rootPasswordSecret: SecretKeyRef;
+  /**
+   * The account replicas replicate as (REPLICATION SLAVE, nothing else).
+   * @default 'replicator'
+   */
+  readonly replicationUser?: string;
+  /** The Secret key holding the replication account's password. */
+  readonly replicationPasswordSecret: SecretKeyRef;
+  /**
+   * An account for the application with all privileges on `database`, on the primary and every
+   * replica (where read-only stops its writes).
+   * @default - no application account; clients log in as they are set up by hand
+   */
+  readonly appUser?: MySqlAppUser;
+  /**
+   * Server tuning, rendered into the `server.cnf` of the config ConfigMap.
+   * @default - see MySqlTuning
+   */
+  readonly config?: MySqlTuning;
+}
+
+const DEFAULT_IMAGE = 'mysql:8.0.39';
+const DEFAULT_RESOURCES: ResourceRequirements = {
+  requests: { cpu: '500m', memory: '1Gi' },
+  limits: { cpu: '2', memory: '2Gi' },
+};
+// The official image's 8.0 releases (Oracle Linux, and the older Debian variant); both run as uid 999.
+const MYSQL_80_TAG = /^8\.0\.(\d+)(-(oracle|debian))?$/;
+// 8.0.32: mysqldump's --single-transaction reads the GTID set consistently with its snapshot; the
+// scripts' CHANGE REPLICATION SOURCE, START REPLICA and log_replica_updates are older.
+const MIN_PATCH = 32;
+const DATABASE_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
+const ACCOUNT_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,31}$/;
+const SYSTEM_SCHEMAS = ['mysql', 'sys', 'information_schema', 'performance_schema'];
+
+/**
+ * MySQL 8.0 (R10) in the shape of a primary with read replicas: a `<name>-primary` StatefulSet
+ * with one pod behind the write Service, and a `<name>-replica` StatefulSet with `replicas` pods
+ * behind the read Service. Replication uses GTIDs with auto-positioning and is set up by the
+ * manifests themselves (replication.sh, run by server.sh in each container): a new replica first
+ * copies the primary's data, a restarted one resumes. Volumes survive deletes, scale-downs and
+ * Argo CD prunes (R14); passwords come from Secrets and are never written into manifests.
+ *
+ * Pod security is "restricted" with the platform's uid replaced by 999, the official image's
+ * `mysql` user, which owns the data; the root file system is read-only.
+ */
+export class MySql extends Construct {
+  /** The primary, read-write (Service `<name>-primary`). */
+  public readonly writeEndpoint: ServiceEndpoint;
+  /** The replicas, read-only (Service `<name>-read`). */
+  public readonly readEndpoint: ServiceEndpoint;
+  public readonly primary: MySqlPrimary;
+  public readonly readReplicas: MySqlReplicas;
+  /** Both workloads, the primary first. */
+  public readonly workloads: Workload[];
+  /** The application database. */
+  public readonly database: string;
+  /** The application account, if one was asked for. */
+  public readonly appUser?: MySqlAppUser;
+  /** Where root's password is. */
+  public readonly rootPasswordSecret: SecretKeyRef;
+
+  constructor(scope: Construct, id: string, props: MySqlProps) {
+    super(scope, id);
+    const v = Validator.of(this, id);
+    // `<name>-replica` must stay within a StatefulSet name whose pods' revision label fits in 63.
+    const name = v.dnsLabel('name', props.name ?? 'mysql', 44);
+    const replicas = v.integer('replicas', props.replicas, 1);
+    validateStorage(v, 'storage', props.storage);
+    const resources = props.resources ?? DEFAULT_RESOURCES;
+    validateResources(v, 'resources', resources);
+    const image = v.pinnedImage('image', props.image ?? DEFAULT_IMAGE);
+    const tag = image.slice(image.lastIndexOf(':') + 1);
+    const release = MYSQL_80_TAG.exec(tag);
+    if (!release || Number(release[1]) < MIN_PATCH) {
+      v.fail('image', `an official mysql 8.0 image pinned to release 8.0.${MIN_PATCH} or later, such as mysql:8.0.39`, image);
+    }
+    const database = databaseName(v, props.database);
+    v.secretKeyRef('rootPasswordSecret', props.rootPasswordSecret);
+    v.secretKeyRef('replicationPasswordSecret', props.replicationPasswordSecret);
+    distinctSecret(v, 'replicationPasswordSecret', props.replicationPasswordSecret, props.rootPasswordSecret);
+    const replicationUser = accountName(v, 'replicationUser', props.replicationUser ?? 'replicator');
+    if (props.appUser !== undefined) {
+      if (typeof props.appUser !== 'object' || props.appUser === null) v.fail('appUser', 'an account { name, passwordSecret }', props.appUser);
+      accountName(v, 'appUser.name', props.appUser.name);
+      if (props.appUser.name === replicationUser) v.fail('appUser.name', `an account other than replicationUser (${replicationUser})`, props.appUser.name);
+      v.secretKeyRef('appUser.passwordSecret', props.appUser.passwordSecret);
+      distinctSecret(v, 'appUser.passwordSecret', props.appUser.passwordSecret, props.rootPasswordSecret);
+      if (sameKey(props.appUser.passwordSecret, props.replicationPasswordSecret)) {
+        v.fail('appUser.passwordSecret', 'a different Secret key than replicationPasswordSecret', props.appUser.passwordSecret);
+      }
+    }
+    const tuning = resolveTuning(v, 'config', props.config, resources.limits.memory);
+
+    this.database = database;
+    this.appUser = props.appUser;
+    this.rootPasswordSecret = props.rootPasswordSecret;
+
+    const configMapName = `${name}-config`;
+    const scriptsConfigMapName = `${name}-scripts`;
+    const configData: Record<string, string> = { [CONFIG_FILE]: renderServerCnf(tuning) };
+    const scriptsData: Record<string, string> = {};
+    for (const file of SCRIPT_FILES) scriptsData[file] = readAsset(`lib/data/mysql/${file}`);
+    const checksum = createHash('sha256').update(JSON.stringify([configData, scriptsData])).digest('hex');
+
+    const settings: MySqlServerSettings = {
+      baseName: name,
+      image,
+      version: tag,
+      resources,
+      storage: props.storage,
+      database,
+      rootPasswordSecret: props.rootPasswordSecret,
+      replicationUser,
+      replicationPasswordSecret: props.replicationPasswordSecret,
+      appUser: props.appUser,
+      configMapName,
+      scriptsConfigMapName,
+      configChecksum: checksum,
+    };
+    this.primary = new MySqlPrimary(this, 'Primary', settings);
+    this.writeEndpoint = this.primary.endpoint;
+    this.readReplicas = new MySqlReplicas(this, 'Replicas', settings, { replicas, source: this.writeEndpoint });
+    this.readEndpoint = this.readReplicas.endpoint;
+    this.workloads = [this.primary, this.readReplicas];
+
+    const labels = { ...this.primary.labels.labels };
+    new k8s.KubeConfigMap(this, 'Config', { metadata: { name: configMapName, labels }, data: configData });
+    new k8s.KubeConfigMap(this, 'Scripts', { metadata: { name: scriptsConfigMapName, labels }, data: scriptsData });
+  }
+}
+
+function databaseName(v: Validator, value: string): string {
+  if (typeof value !== 'string' || !DATABASE_NAME.test(value) || SYSTEM_SCHEMAS.includes(value.toLowerCase())) {
+    v.fail('database', "a MySQL database name (letters, digits and '_', not starting with a digit, at most 64 characters, not a system schema)", value);
+  }
+  return value;
+}
+
+function accountName(v: Validator, field: string, value: string): string {
+  if (typeof value !== 'string' || !ACCOUNT_NAME.test(value) || value.toLowerCase() === 'root') {
+    v.fail(field, "a MySQL account name other than root (letters, digits and '_', not starting with a digit, at most 32 characters)", value);
+  }
+  return value;
+}
+
+function sameKey(a: SecretKeyRef, b: SecretKeyRef): boolean {
+  return a.name === b.name && a.key === b.key;
+}
+
+/** An account must not share root's password. */
+function distinctSecret(v: Validator, field: string, ref: SecretKeyRef, root: SecretKeyRef): void {
+  if (sameKey(ref, root)) v.fail(field, "a different Secret key than rootPasswordSecret (an account must not share root's password)", ref);
+}

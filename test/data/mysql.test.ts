@@ -1,0 +1,406 @@
+import { Chart, Testing } from 'cdk8s';
+import { readFileSync } from 'fs';
+import { join } from 'path';
+import { MySql, MySqlProps } from '../../lib/data/mysql/mysql';
+import { ENVIRONMENT_CONTEXT_KEY, SOLUTION_CONTEXT_KEY } from '../../lib/validation';
+import { KubernetesSchema } from '../support/kubernetes-schema';
+import { Workload } from '../../lib/workload';
+import { Endpoint, NetworkPolicy, NetworkPolicyEvaluator } from '../support/network-policy-evaluator';
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Obj = any;
+
+const base: MySqlProps = {
+  replicas: 2,
+  database: 'logistics',
+  storage: { size: '100Gi', storageClassName: 'fast-ssd' },
+  rootPasswordSecret: { name: 'mysql-credentials', key: 'root-password' },
+  replicationPasswordSecret: { name: 'mysql-credentials', key: 'replication-password' },
+  appUser: { name: 'logistics', passwordSecret: { name: 'logistics-secret', key: 'db_password' } },
+};
+
+/** A workload of the graph that only opens connections. */
+class Client extends Workload {}
+
+function build(props: MySqlProps): { mysql: MySql; objects: Obj[] } {
+  const chart = Testing.chart();
+  const mysql = new MySql(chart, 'mysql', props);
+  return { mysql, objects: Testing.synth(chart) };
+}
+
+function synth(props: MySqlProps): Obj[] {
+  return build(props).objects;
+}
+
+function find(objects: Obj[], kind: string, name: string): Obj {
+  const found = objects.find((o) => o.kind === kind && o.metadata.name === name);
+  if (!found) throw new Error(`no ${kind} ${name} in ${objects.map((o) => `${o.kind}/${o.metadata.name}`).join(', ')}`);
+  return found;
+}
+
+function mysqlContainer(sts: Obj): Obj {
+  return sts.spec.template.spec.containers.find((c: Obj) => c.name === 'mysql');
+}
+
+function env(c: Obj): Record<string, Obj> {
+  return Object.fromEntries((c.env ?? []).map((e: Obj) => [e.name, e.value ?? e.valueFrom]));
+}
+
+/** Whether a Service's selector picks the pods of a StatefulSet. */
+function selects(service: Obj, sts: Obj): boolean {
+  const podLabels = sts.spec.template.metadata.labels;
+  return Object.entries(service.spec.selector).every(([k, v]) => podLabels[k] === v);
+}
+
+describe('MySql: objects and Services', () => {
+  const { mysql, objects } = build(base);
+  const primary = find(objects, 'StatefulSet', 'mysql-primary');
+  const replica = find(objects, 'StatefulSet', 'mysql-replica');
+
+  test('a primary StatefulSet with one pod and a replica StatefulSet with `replicas` pods', () => {
+    expect(objects.map((o) => `${o.kind}/${o.metadata.name}`).sort()).toEqual([
+      'ConfigMap/mysql-config',
+      'ConfigMap/mysql-scripts',
+      'NetworkPolicy/mysql-primary',
+      'NetworkPolicy/mysql-replica',
+      'PodDisruptionBudget/mysql-replica',
+      'Service/mysql-primary',
+      'Service/mysql-primary-headless',
+      'Service/mysql-read',
+      'Service/mysql-replica-headless',
+      'ServiceAccount/mysql-primary',
+      'ServiceAccount/mysql-replica',
+      'StatefulSet/mysql-primary',
+      'StatefulSet/mysql-replica',
+    ]);
+    expect(primary.spec.replicas).toBe(1);
+    expect(replica.spec.replicas).toBe(2);
+  });
+
+  test('every object is valid Kubernetes 1.27', () => {
+    const schema = new KubernetesSchema();
+    for (const o of [...objects, ...synth({ ...base, replicas: 1, appUser: undefined })]) {
+      expect({ object: `${o.kind}/${o.metadata.name}`, problems: schema.validate(o) }).toEqual({ object: `${o.kind}/${o.metadata.name}`, problems: [] });
+    }
+  });
+
+  test('the write Service selects the primary only, the read Service the replicas only, both on 3306', () => {
+    const write = find(objects, 'Service', 'mysql-primary');
+    const read = find(objects, 'Service', 'mysql-read');
+    expect(selects(write, primary)).toBe(true);
+    expect(selects(write, replica)).toBe(false);
+    expect(selects(read, replica)).toBe(true);
+    expect(selects(read, primary)).toBe(false);
+    for (const [service, sts] of [[write, primary], [read, replica]]) {
+      expect(service.spec.type).toBe('ClusterIP');
+      expect(service.spec.ports).toEqual([{ name: 'mysql', port: 3306, targetPort: 'mysql', protocol: 'TCP' }]);
+      expect(mysqlContainer(sts).ports).toEqual([{ name: 'mysql', containerPort: 3306, protocol: 'TCP' }]);
+    }
+  });
+
+  test('headless Services give each StatefulSet stable pod names, ready or not', () => {
+    for (const [sts, name] of [[primary, 'mysql-primary-headless'], [replica, 'mysql-replica-headless']]) {
+      const headless = find(objects, 'Service', name);
+      expect(sts.spec.serviceName).toBe(name);
+      expect(headless.spec.clusterIP).toBe('None');
+      expect(headless.spec.publishNotReadyAddresses).toBe(true);
+      expect(selects(headless, sts)).toBe(true);
+      expect(env(mysqlContainer(sts)).MYSQL_HEADLESS_SERVICE).toBe(name);
+    }
+  });
+
+  test('endpoints name the Services and the workloads behind them', () => {
+    expect(mysql.writeEndpoint).toMatchObject({ host: 'mysql-primary', port: 3306, targetPort: 3306 });
+    expect(mysql.writeEndpoint.workload).toBe(mysql.primary);
+    expect(mysql.readEndpoint).toMatchObject({ host: 'mysql-read', port: 3306, targetPort: 3306 });
+    expect(mysql.readEndpoint.workload).toBe(mysql.readReplicas);
+    expect(mysql.workloads).toEqual([mysql.primary, mysql.readReplicas]);
+    expect(mysql.database).toBe('logistics');
+  });
+
+  test('a custom name prefixes every object', () => {
+    const names = synth({ ...base, name: 'orders-db' }).map((o) => `${o.kind}/${o.metadata.name}`);
+    expect(names).toEqual(expect.arrayContaining([
+      'StatefulSet/orders-db-primary', 'StatefulSet/orders-db-replica', 'Service/orders-db-primary', 'Service/orders-db-read',
+      'ConfigMap/orders-db-config', 'ConfigMap/orders-db-scripts',
+    ]));
+  });
+});
+
+describe('MySql: replication set-up in the manifests', () => {
+  const objects = synth(base);
+  const primary = find(objects, 'StatefulSet', 'mysql-primary');
+  const replica = find(objects, 'StatefulSet', 'mysql-replica');
+  const config = find(objects, 'ConfigMap', 'mysql-config').data['server.cnf'];
+  const scripts = find(objects, 'ConfigMap', 'mysql-scripts').data;
+
+  test('the container runs the official entrypoint through server.sh, which derives the server id', () => {
+    for (const [sts, role] of [[primary, 'primary'], [replica, 'replica']]) {
+      const c = mysqlContainer(sts);
+      expect(c.image).toBe('mysql:8.0.39');
+      expect(c.command).toEqual(['bash', '/opt/mysql-scripts/server.sh']);
+      expect(c.args).toEqual(['mysqld']);
+      expect(env(c).MYSQL_ROLE).toBe(role);
+    }
+    expect(scripts['server.sh']).toContain('primary) server_id=$((1 + 10#$ordinal))');
+    expect(scripts['server.sh']).toContain('replica) server_id=$((100 + 10#$ordinal))');
+    expect(scripts['server.sh']).toContain('docker-entrypoint.sh');
+  });
+
+  test('the scripts ConfigMap holds the files of lib/data/mysql unchanged', () => {
+    expect(Object.keys(scripts).sort()).toEqual(['client.sh', 'probe.sh', 'replication.sh', 'server.sh']);
+    for (const [file, content] of Object.entries(scripts)) {
+      expect(content).toBe(readFileSync(join(__dirname, '..', '..', 'lib', 'data', 'mysql', file), 'utf8'));
+    }
+  });
+
+  test('server.cnf turns on GTIDs and the binary log, keeps data below the volume root', () => {
+    for (const line of ['gtid_mode = ON', 'enforce_gtid_consistency = ON', 'log_bin = mysql-bin', 'log_replica_updates = ON',
+      'relay_log_recovery = ON', 'sync_binlog = 1', 'datadir = /var/lib/mysql/data', 'skip_name_resolve = ON']) {
+      expect(config.split('\n')).toContain(line);
+    }
+    // read-only is set by replication.sh after the copy: in the file it would break first initialisation.
+    expect(config).not.toMatch(/read_only/);
+    expect(config).not.toMatch(/server[-_]id/);
+  });
+
+  test('tuning: defaults from the memory limit, explicit values rendered', () => {
+    expect(config.split('\n')).toEqual(expect.arrayContaining(['innodb_buffer_pool_size = 1024M', 'max_connections = 500', 'binlog_expire_logs_seconds = 604800']));
+    const tuned = find(synth({
+      ...base,
+      resources: { requests: { cpu: '1', memory: '8Gi' }, limits: { cpu: '4', memory: '8Gi' } },
+      config: { innodbBufferPoolSize: '6Gi', maxConnections: 1000, binlogExpireSeconds: 86400 },
+    }), 'ConfigMap', 'mysql-config').data['server.cnf'].split('\n');
+    expect(tuned).toEqual(expect.arrayContaining(['innodb_buffer_pool_size = 6144M', 'max_connections = 1000', 'binlog_expire_logs_seconds = 86400']));
+  });
+
+  test('a configuration change rolls the pods (checksum annotation)', () => {
+    const checksum = (o: Obj[]) => find(o, 'StatefulSet', 'mysql-replica').spec.template.metadata.annotations['checksum/config'];
+    expect(checksum(objects)).toMatch(/^[0-9a-f]{64}$/);
+    expect(checksum(synth({ ...base, config: { maxConnections: 800 } }))).not.toBe(checksum(objects));
+  });
+
+  test('replicas point at the primary Service; only the primary creates the database', () => {
+    const r = env(mysqlContainer(replica));
+    expect(r.MYSQL_SOURCE_HOST).toBe('mysql-primary');
+    expect(r.MYSQL_SOURCE_PORT).toBe('3306');
+    expect(env(mysqlContainer(primary)).MYSQL_SOURCE_HOST).toBeUndefined();
+    for (const sts of [primary, replica]) {
+      const e = env(mysqlContainer(sts));
+      expect(e.MYSQL_APP_DATABASE).toBe('logistics');
+      expect(e.MYSQL_REPLICATION_USER).toBe('replicator');
+      expect(e.MYSQL_APP_USER).toBe('logistics');
+      // The official entrypoint would create MYSQL_DATABASE on every replica, which then holds data of its own.
+      expect(e.MYSQL_DATABASE).toBeUndefined();
+    }
+  });
+
+  test('passwords are Secret references, never values', () => {
+    for (const sts of [primary, replica]) {
+      const e = env(mysqlContainer(sts));
+      expect(e.MYSQL_ROOT_PASSWORD).toEqual({ secretKeyRef: { name: 'mysql-credentials', key: 'root-password' } });
+      expect(e.MYSQL_REPLICATION_PASSWORD).toEqual({ secretKeyRef: { name: 'mysql-credentials', key: 'replication-password' } });
+      expect(e.MYSQL_APP_PASSWORD).toEqual({ secretKeyRef: { name: 'logistics-secret', key: 'db_password' } });
+      for (const variable of mysqlContainer(sts).env) {
+        if (/PASSWORD/.test(variable.name)) expect(variable.value).toBeUndefined();
+      }
+    }
+    expect(objects.filter((o) => o.kind === 'Secret')).toEqual([]);
+  });
+
+  test('without an application account no account variables are set', () => {
+    const e = env(mysqlContainer(find(synth({ ...base, appUser: undefined }), 'StatefulSet', 'mysql-primary')));
+    expect(e.MYSQL_APP_USER).toBeUndefined();
+    expect(e.MYSQL_APP_PASSWORD).toBeUndefined();
+  });
+
+  test('replicas start in parallel and prefer other nodes and zones than the primary', () => {
+    expect(primary.spec.podManagementPolicy).toBe('OrderedReady');
+    expect(replica.spec.podManagementPolicy).toBe('Parallel');
+    const terms = replica.spec.template.spec.affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution;
+    expect(terms.map((t: Obj) => t.podAffinityTerm.topologyKey)).toEqual(['kubernetes.io/hostname', 'topology.kubernetes.io/zone']);
+    for (const t of terms) expect(t.podAffinityTerm.labelSelector.matchLabels).toEqual(primary.spec.selector.matchLabels);
+    expect(replica.spec.template.spec.topologySpreadConstraints).toHaveLength(2);
+    expect(primary.spec.template.spec.affinity).toBeUndefined();
+  });
+});
+
+describe('MySql: data survives (R14)', () => {
+  const objects = synth(base);
+
+  test.each(['mysql-primary', 'mysql-replica'])('%s keeps its claims and is never pruned by Argo CD', (name) => {
+    const sts = find(objects, 'StatefulSet', name);
+    expect(sts.spec.persistentVolumeClaimRetentionPolicy).toEqual({ whenDeleted: 'Retain', whenScaled: 'Retain' });
+    expect(sts.metadata.annotations['argocd.argoproj.io/sync-options']).toBe('Prune=false,Delete=false');
+    expect(sts.spec.volumeClaimTemplates).toHaveLength(1);
+    const claim = sts.spec.volumeClaimTemplates[0];
+    expect(claim.metadata.name).toBe('data');
+    expect(claim.metadata.annotations['argocd.argoproj.io/sync-options']).toBe('Prune=false,Delete=false');
+    expect(claim.spec).toEqual({ accessModes: ['ReadWriteOnce'], storageClassName: 'fast-ssd', resources: { requests: { storage: '100Gi' } } });
+    // Claim templates are immutable: a version label would break every upgrade.
+    expect(claim.metadata.labels).toEqual(sts.spec.selector.matchLabels);
+    expect(mysqlContainer(sts).volumeMounts).toContainEqual({ name: 'data', mountPath: '/var/lib/mysql' });
+  });
+});
+
+describe('MySql: probes, resources and pod security', () => {
+  const objects = synth(base);
+  const statefulSets = ['mysql-primary', 'mysql-replica'].map((n) => find(objects, 'StatefulSet', n));
+
+  test('probes ask the server; readiness waits for the replication set-up', () => {
+    for (const sts of statefulSets) {
+      const c = mysqlContainer(sts);
+      expect(c.livenessProbe.exec.command).toEqual(['bash', '/opt/mysql-scripts/probe.sh', 'live']);
+      expect(c.readinessProbe.exec.command).toEqual(['bash', '/opt/mysql-scripts/probe.sh', 'ready']);
+      expect(c.startupProbe.exec.command).toEqual(['bash', '/opt/mysql-scripts/probe.sh', 'live']);
+      // First initialisation and crash recovery get at least ten minutes before liveness counts.
+      expect(c.startupProbe.periodSeconds * c.startupProbe.failureThreshold).toBeGreaterThanOrEqual(600);
+      expect(c.livenessProbe.failureThreshold).toBeGreaterThan(c.readinessProbe.failureThreshold);
+    }
+    const probe = find(objects, 'ConfigMap', 'mysql-scripts').data['probe.sh'];
+    expect(probe).toContain('mysqladmin');
+    expect(probe).toContain('setup-complete');
+  });
+
+  test('resources: sensible defaults, or the configured ones', () => {
+    for (const sts of statefulSets) {
+      expect(mysqlContainer(sts).resources).toEqual({ requests: { cpu: '500m', memory: '1Gi' }, limits: { cpu: '2', memory: '2Gi' } });
+    }
+    const resources = { requests: { cpu: '2', memory: '8Gi' }, limits: { cpu: '4', memory: '8Gi' } };
+    const sts = find(synth({ ...base, resources }), 'StatefulSet', 'mysql-replica');
+    expect(mysqlContainer(sts).resources).toEqual(resources);
+  });
+
+  test('restricted pods run as the image\'s mysql user with a read-only root file system', () => {
+    for (const sts of statefulSets) {
+      const pod = sts.spec.template.spec;
+      expect(pod.securityContext).toEqual({
+        runAsNonRoot: true, runAsUser: 999, runAsGroup: 999, fsGroup: 999, fsGroupChangePolicy: 'OnRootMismatch', seccompProfile: { type: 'RuntimeDefault' },
+      });
+      expect(pod.automountServiceAccountToken).toBe(false);
+      expect(pod.containers).toHaveLength(1);
+      expect(pod.initContainers).toBeUndefined();
+      const c = mysqlContainer(sts);
+      expect(c.securityContext).toEqual({ allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] }, readOnlyRootFilesystem: true, runAsNonRoot: true });
+      const writable = c.volumeMounts.filter((m: Obj) => !m.readOnly).map((m: Obj) => m.mountPath).sort();
+      expect(writable).toEqual(['/tmp', '/var/lib/mysql', '/var/run/mysqld']);
+      const volumes = Object.fromEntries(pod.volumes.map((vol: Obj) => [vol.name, vol]));
+      expect(volumes.config.configMap).toEqual({ name: 'mysql-config', items: [{ key: 'server.cnf', path: 'server.cnf' }], defaultMode: 0o444 });
+      expect(c.volumeMounts).toContainEqual({ name: 'config', mountPath: '/etc/mysql/conf.d', readOnly: true });
+      expect(pod.terminationGracePeriodSeconds).toBeGreaterThanOrEqual(60);
+    }
+  });
+
+  test('a PodDisruptionBudget keeps all but one replica; a single replica or the primary gets none', () => {
+    const pdb = find(objects, 'PodDisruptionBudget', 'mysql-replica');
+    expect(pdb.spec.maxUnavailable).toBe(1);
+    expect(pdb.spec.selector.matchLabels).toEqual(find(objects, 'StatefulSet', 'mysql-replica').spec.selector.matchLabels);
+    expect(objects.filter((o) => o.kind === 'PodDisruptionBudget')).toHaveLength(1);
+    expect(synth({ ...base, replicas: 1 }).filter((o) => o.kind === 'PodDisruptionBudget')).toEqual([]);
+  });
+});
+
+describe('MySql: network policy from the workload graph', () => {
+  const objects = synth(base);
+  const policies: NetworkPolicy[] = objects.filter((o) => o.kind === 'NetworkPolicy')
+    .map((o) => ({ ...o, metadata: { ...o.metadata, namespace: 'logistics-prod' } }));
+  const evaluator = new NetworkPolicyEvaluator(policies);
+  const pods = (name: string): Endpoint => {
+    const sts = find(objects, 'StatefulSet', name);
+    return { id: `StatefulSet/${name}`, namespace: 'logistics-prod', labels: sts.spec.template.metadata.labels, ports: [3306] };
+  };
+  const primary = pods('mysql-primary');
+  const replica = pods('mysql-replica');
+
+  test('replicas reach the primary on 3306, and nothing else is opened', () => {
+    expect(evaluator.allows(replica, primary, 3306)).toBe(true);
+    expect(evaluator.allows(replica, primary, 33060)).toBe(false);
+    expect(evaluator.allows(primary, replica, 3306)).toBe(false);
+    const stranger: Endpoint = { id: 'Deployment/other', namespace: 'logistics-prod', labels: { 'app.kubernetes.io/name': 'other' }, ports: [] };
+    expect(evaluator.allows(stranger, primary, 3306)).toBe(false);
+    expect(evaluator.allows(stranger, replica, 3306)).toBe(false);
+  });
+
+  test('a client that connects to the endpoints is let in to the right pods only', () => {
+    const chart = Testing.chart();
+    const mysql = new MySql(chart, 'mysql', base);
+    const reader = new Client(chart, 'reader', { component: 'api', version: '1.0.0' });
+    reader.connectTo(mysql.readEndpoint);
+    const all = Testing.synth(chart);
+    const nsPolicies: NetworkPolicy[] = all.filter((o) => o.kind === 'NetworkPolicy')
+      .map((o) => ({ ...o, metadata: { ...o.metadata, namespace: 'ns' } }));
+    const labelsOf = (name: string) => find(all, 'StatefulSet', name).spec.template.metadata.labels;
+    const endpoint = (id: string, labels: Obj): Endpoint => ({ id, namespace: 'ns', labels, ports: [3306] });
+    const client = endpoint('reader', { 'app.kubernetes.io/name': 'reader', 'app.kubernetes.io/instance': 'app' });
+    const e = new NetworkPolicyEvaluator(nsPolicies);
+    expect(e.allows(client, endpoint('replica', labelsOf('mysql-replica')), 3306)).toBe(true);
+    expect(e.allows(client, endpoint('primary', labelsOf('mysql-primary')), 3306)).toBe(false);
+  });
+});
+
+describe('MySql rejects bad input naming the field and the value', () => {
+  const fails = (props: Partial<MySqlProps>, message: string | RegExp) => {
+    expect(() => synth({ ...base, ...props } as MySqlProps)).toThrow(message);
+  };
+
+  test('errors name the solution and environment', () => {
+    const app = Testing.app();
+    app.node.setContext(SOLUTION_CONTEXT_KEY, 'logistics');
+    app.node.setContext(ENVIRONMENT_CONTEXT_KEY, 'prod');
+    const chart = new Chart(app, 'logistics-prod');
+    expect(() => new MySql(chart, 'mysql', { ...base, replicas: 0 }))
+      .toThrow('logistics/prod: mysql.replicas must be an integer >= 1 but 0 was provided');
+  });
+
+  test('replicas below one or fractional', () => {
+    fails({ replicas: 0 }, /mysql\.replicas must be an integer >= 1 but 0 was provided/);
+    fails({ replicas: 1.5 }, /mysql\.replicas must be an integer >= 1 but 1\.5 was provided/);
+  });
+
+  test('storage in decimal units', () => {
+    fails({ storage: { size: '100GB' } }, /mysql\.storage\.size must be a storage size in binary units such as 10Gi or 1Ti but "100GB" was provided/);
+  });
+
+  test('invalid storage class name', () => {
+    fails({ storage: { size: '100Gi', storageClassName: 'Fast_SSD' } }, /mysql\.storage\.storageClassName must be a DNS subdomain name .* but "Fast_SSD" was provided/);
+  });
+
+  test('missing or malformed Secret references', () => {
+    fails({ rootPasswordSecret: { name: '', key: 'root-password' } }, /mysql\.rootPasswordSecret\.name must be a DNS subdomain name .* but "" was provided/);
+    fails({ replicationPasswordSecret: undefined } as Partial<MySqlProps>, /mysql\.replicationPasswordSecret must be a reference to an existing Secret \(\{ name, key \}\) but undefined was provided/);
+    fails({ appUser: { name: 'app', passwordSecret: { name: 'app-secret', key: 'pass word' } } }, /mysql\.appUser\.passwordSecret\.key must be a Secret key/);
+  });
+
+  test('accounts sharing root\'s password', () => {
+    fails({ replicationPasswordSecret: base.rootPasswordSecret }, /mysql\.replicationPasswordSecret must be a different Secret key than rootPasswordSecret/);
+    fails({ appUser: { name: 'app', passwordSecret: base.rootPasswordSecret } }, /mysql\.appUser\.passwordSecret must be a different Secret key than rootPasswordSecret/);
+  });
+
+  test('images that are not a pinned MySQL 8.0 release', () => {
+    fails({ image: 'mysql:latest' }, /mysql\.image must be an image pinned to a release tag .* but "mysql:latest" was provided/);
+    fails({ image: 'mysql' }, /mysql\.image must be an image pinned to a release tag .* but "mysql" was provided/);
+    fails({ image: 'mysql:5.7.44' }, /mysql\.image must be an official mysql 8\.0 image pinned to release 8\.0\.32 or later, such as mysql:8\.0\.39 but "mysql:5\.7\.44" was provided/);
+    fails({ image: 'mysql:8.0' }, /mysql\.image must be an official mysql 8\.0 image .* but "mysql:8\.0" was provided/);
+    // Before 8.0.32 a --single-transaction dump could carry GTIDs its data does not hold.
+    fails({ image: 'mysql:8.0.31' }, /mysql\.image must be an official mysql 8\.0 image pinned to release 8\.0\.32 or later.* but "mysql:8\.0\.31" was provided/);
+    expect(() => synth({ ...base, image: 'registry.example.com/mirror/mysql:8.0.40-oracle' })).not.toThrow();
+  });
+
+  test('database and account names', () => {
+    fails({ database: 'mysql' }, /mysql\.database must be a MySQL database name .* but "mysql" was provided/);
+    fails({ database: 'logistics-db' }, /mysql\.database must be a MySQL database name .* but "logistics-db" was provided/);
+    fails({ replicationUser: 'root' }, /mysql\.replicationUser must be a MySQL account name other than root .* but "root" was provided/);
+    fails({ appUser: { name: 'replicator', passwordSecret: { name: 'app', key: 'password' } } }, /mysql\.appUser\.name must be an account other than replicationUser \(replicator\) but "replicator" was provided/);
+  });
+
+  test('resources and tuning', () => {
+    fails({ resources: { requests: { cpu: '4', memory: '1Gi' }, limits: { cpu: '2', memory: '2Gi' } } }, /mysql\.resources\.requests\.cpu must be at most mysql\.resources\.limits\.cpu \(2\) but "4" was provided/);
+    fails({ config: { innodbBufferPoolSize: '2Gi' } }, /mysql\.config\.innodbBufferPoolSize must be at most three quarters of resources\.limits\.memory \(2Gi\) but "2Gi" was provided/);
+    fails({ config: { innodbBufferPoolSize: 'lots' } }, /mysql\.config\.innodbBufferPoolSize must be a memory quantity such as 512Mi or 2Gi but "lots" was provided/);
+    fails({ config: { maxConnections: 0 } }, /mysql\.config\.maxConnections must be an integer between 10 and 100000 but 0 was provided/);
+  });
+
+  test('a name too long for the StatefulSets', () => {
+    fails({ name: 'a'.repeat(45) }, /mysql\.name must be a DNS label \(lower-case letters, digits and '-', at most 44 characters\)/);
+  });
+});
