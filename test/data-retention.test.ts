@@ -13,8 +13,8 @@ describe('every store keeps its data', () => {
     const names = (solution: string, environment: string) => statefulSets
       .filter((m) => m.solution === solution && m.environment === environment && m.object.spec.volumeClaimTemplates?.length)
       .map((m) => m.object.metadata.name).sort();
-    expect(names('logistics', 'prod')).toEqual(expect.arrayContaining(['milvus-etcd', 'milvus-kafka', 'milvus-minio', 'mysql-primary', 'mysql-replica']));
-    expect(names('real-estate', 'prod')).toEqual(expect.arrayContaining(['milvus', 'milvus-etcd', 'milvus-minio', 'postgres', 'postgres-standby']));
+    expect(names('logistics', 'prod')).toEqual(expect.arrayContaining(['milvus-etcd', 'milvus-kafka', 'milvus-minio', 'mysql-primary', 'mysql-replica', 'redis']));
+    expect(names('real-estate', 'prod')).toEqual(expect.arrayContaining(['milvus', 'milvus-etcd', 'milvus-minio', 'postgres', 'postgres-standby', 'redis', 'redis-replica']));
   });
 
   test.each(statefulSets.map((m) => [objectId(m), m] as const))('%s retains its claims and is never pruned', (_, m) => {

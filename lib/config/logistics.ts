@@ -1,5 +1,6 @@
 import { MilvusStoreSettings } from '../data/milvus';
 import { MySqlProps } from '../data/mysql';
+import { RedisClusterProps } from '../data/redis';
 import { ServiceExposure } from '../stateless-service';
 import { AppTierSettings, ServiceSettings } from './app-tier-settings';
 import { SolutionDefinition } from './solution-definition';
@@ -10,6 +11,8 @@ export interface LogisticsSettings extends AppTierSettings {
   readonly web: ServiceSettings;
   /** MySQL 8.0 primary with read replicas (R10). */
   readonly mysql: MySqlProps;
+  /** Redis 7 cluster (R12): 3 masters, replicas per master from config. */
+  readonly redis: RedisClusterProps;
   /** Milvus 2.3 (R13): a cluster where `mode` says so, standalone elsewhere. */
   readonly milvus: MilvusStoreSettings;
 }
@@ -81,6 +84,14 @@ export const logistics: SolutionDefinition<LogisticsSettings> = {
       // The API logs in as `logistics` with the seed's logistics-secret/db_password.
       appUser: { name: 'logistics', passwordSecret: { name: 'logistics-secret', key: 'db_password' } },
     },
+    // R12, seed 000: a 3-master Redis cluster with 50Gi volumes; the API's REDIS_PASSWORD is the same key.
+    redis: {
+      masters: 3,
+      replicasPerMaster: 1,
+      storage: { size: '50Gi' },
+      resources: { requests: { cpu: '500m', memory: '4Gi' }, limits: { cpu: '2', memory: '4Gi' } },
+      passwordSecret: { name: 'redis-secret', key: 'password' },
+    },
     milvus: {
       mode: 'cluster',
       etcdReplicas: 3,
@@ -116,6 +127,11 @@ export const logistics: SolutionDefinition<LogisticsSettings> = {
         'risk-prediction': { replicas: 1, autoscaling: undefined, resources: { requests: { cpu: '500m', memory: '1Gi' }, limits: { cpu: '2', memory: '4Gi' } } },
       },
       ingress: { hosts: ['logistics.dev.example.com'], tls: undefined },
+      redis: {
+        replicasPerMaster: 0,
+        storage: { size: '5Gi' },
+        resources: { requests: { cpu: '100m', memory: '512Mi' }, limits: { cpu: '500m', memory: '512Mi' } },
+      },
       mysql: {
         replicas: 1,
         storage: { size: '10Gi' },
@@ -140,6 +156,7 @@ export const logistics: SolutionDefinition<LogisticsSettings> = {
       web: { autoscaling: { minReplicas: 2, maxReplicas: 3 } },
       ingress: { hosts: ['logistics.test.example.com'], tls: { secretName: 'logistics-test-tls' } },
       mysql: { replicas: 1, storage: { size: '20Gi' } },
+      redis: { storage: { size: '10Gi' }, resources: { requests: { cpu: '250m', memory: '1Gi' }, limits: { cpu: '1', memory: '1Gi' } } },
       // The smallest cluster, so that test exercises the same topology as prod.
       milvus: {
         etcdReplicas: 1,

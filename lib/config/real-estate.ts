@@ -1,5 +1,6 @@
 import { MilvusStoreSettings } from '../data/milvus';
 import { PostgresProps } from '../data/postgres/postgres';
+import { RedisProps } from '../data/redis';
 import { AppTierSettings } from './app-tier-settings';
 import { SolutionDefinition } from './solution-definition';
 
@@ -7,6 +8,8 @@ import { SolutionDefinition } from './solution-definition';
 export interface RealEstateSettings extends AppTierSettings {
   /** PostgreSQL 14 (R11), with a hot standby where `standby` is on. */
   readonly postgres: PostgresProps;
+  /** Redis 7 (R12): a primary, with read replicas where `replicas` says so. */
+  readonly redis: RedisProps;
   /** Milvus 2.3 standalone (R13). */
   readonly milvus: MilvusStoreSettings;
 }
@@ -71,6 +74,12 @@ export const realEstate: SolutionDefinition<RealEstateSettings> = {
       resources: { requests: { cpu: '1', memory: '4Gi' }, limits: { cpu: '4', memory: '8Gi' } },
       standby: false,
     },
+    redis: {
+      replicas: 0,
+      storage: { size: '20Gi' },
+      resources: { requests: { cpu: '250m', memory: '2Gi' }, limits: { cpu: '1', memory: '2Gi' } },
+      passwordSecret: { name: 'redis-secret', key: 'password' },
+    },
     milvus: {
       mode: 'standalone',
       storage: { size: '50Gi' },
@@ -97,6 +106,7 @@ export const realEstate: SolutionDefinition<RealEstateSettings> = {
         valuation: { replicas: 1, autoscaling: undefined, resources: { requests: { cpu: '250m', memory: '512Mi' }, limits: { cpu: '1', memory: '2Gi' } } },
       },
       ingress: { hosts: ['api.dev.real-estate.example.com'], tls: undefined },
+      redis: { storage: { size: '5Gi' }, resources: { requests: { cpu: '100m', memory: '512Mi' }, limits: { cpu: '500m', memory: '512Mi' } } },
       postgres: {
         storage: { size: '10Gi' },
         resources: { requests: { cpu: '250m', memory: '512Mi' }, limits: { cpu: '1', memory: '1Gi' } },
@@ -118,6 +128,8 @@ export const realEstate: SolutionDefinition<RealEstateSettings> = {
       application: { release: { grayPercentage: 10 } },
       // Seed 004's fault plan switches over to a standby: prod runs one, with its own read Service.
       postgres: { standby: true, storage: { size: '200Gi' } },
+      // A replica keeps the cache warm through a primary restart and takes reads.
+      redis: { replicas: 1 },
       secretManager: { storeName: 'vault-backend' },
     },
   },

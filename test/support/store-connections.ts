@@ -42,6 +42,16 @@ function mysql(): string[] {
   return link(sts('mysql-replica'), sts('mysql-primary'), 3306);
 }
 
+/** Redis cluster: members replicate and gossip (6379, bus 16379); the bootstrap Job forms the cluster. */
+function redisCluster(): string[] {
+  return [...link(sts('redis'), sts('redis'), 6379, 16379), ...link('Job/redis-cluster-bootstrap', sts('redis'), 6379)];
+}
+
+/** Redis primary/replica: replicas replicate from the primary. */
+function redisReplicas(replicas: boolean): string[] {
+  return replicas ? link(sts('redis-replica'), sts('redis'), 6379) : [];
+}
+
 /** PostgreSQL: each standby streams from the primary. */
 function postgres(standby: boolean): string[] {
   return standby ? link(sts('postgres-standby'), sts('postgres'), 5432) : [];
@@ -49,10 +59,11 @@ function postgres(standby: boolean): string[] {
 
 export function expectedStoreConnections(solution: string, environment: string): string[] {
   if (solution === 'real-estate') {
-    return [...postgres(environment === 'prod'), ...milvusStandalone()];
+    return [...postgres(environment === 'prod'), ...redisReplicas(environment === 'prod'), ...milvusStandalone()];
   }
   return [
     ...mysql(),
+    ...redisCluster(),
     ...(environment === 'dev' ? milvusStandalone() : milvusCluster({ etcd: environment === 'prod', minio: environment === 'prod' })),
   ];
 }

@@ -1,0 +1,101 @@
+import { k8s } from 'cdk8s-plus-27';
+import { Construct } from 'constructs';
+import { envFromSecret, ResourceRequirements, secureContainer } from '../../container';
+import { Workload } from '../../workload';
+import { REDIS_CONFIG_DIR, REDIS_PORT, REDIS_USER, RedisSettings } from './redis-settings';
+import { RedisServers } from './redis-servers';
+
+export interface RedisClusterBootstrapProps {
+  readonly settings: RedisSettings;
+  /** Name of the Job, its ServiceAccount and NetworkPolicy. */
+  readonly name: string;
+  /** The cluster's members. */
+  readonly members: RedisServers;
+  /** Pods of the members' StatefulSet. */
+  readonly memberCount: number;
+  readonly replicasPerMaster: number;
+  /** The ConfigMap holding cluster-bootstrap.sh (read when the Job runs). */
+  readonly configMapName: string;
+}
+
+/** How long the script waits for members and for the cluster state, per attempt. */
+export const BOOTSTRAP_TIMEOUT_SECONDS = 300;
+
+const BOOTSTRAP_RESOURCES: ResourceRequirements = {
+  requests: { cpu: '50m', memory: '64Mi' },
+  limits: { cpu: '500m', memory: '128Mi' },
+};
+
+/**
+ * Argo CD runs the Job as a hook of the Sync phase, created together with the StatefulSet (not
+ * PostSync: that waits until every resource of the application is healthy, and an API that needs
+ * the cluster would never be) and deleted before it is created again on the next sync, so the
+ * Job's immutable pod template is never patched and every sync re-checks the cluster.
+ */
+export const BOOTSTRAP_HOOK_ANNOTATIONS: Readonly<Record<string, string>> = {
+  'argocd.argoproj.io/hook': 'Sync',
+  'argocd.argoproj.io/hook-delete-policy': 'BeforeHookCreation',
+};
+
+/**
+ * A Job running cluster-bootstrap.sh against the members: forms the cluster on the first
+ * deployment, adds replaced members later, and changes nothing on a formed cluster.
+ *
+ * With plain `kubectl apply` the finished Job is removed after an hour (`ttlSecondsAfterFinished`),
+ * and the next apply runs it again; a Job whose spec changed within that hour must be deleted first
+ * (`kubectl delete job <name>`), since a Job's pod template cannot be changed.
+ */
+export class RedisClusterBootstrap extends Workload {
+  public readonly job: k8s.KubeJob;
+
+  constructor(scope: Construct, id: string, props: RedisClusterBootstrapProps) {
+    const { settings, members } = props;
+    super(scope, id, { name: props.name, component: 'cache', version: settings.version, runAsUser: REDIS_USER });
+
+    const memberAddresses = Array.from({ length: props.memberCount },
+      (_, i) => `${members.name}-${i}.${members.headlessServiceName}:${REDIS_PORT}`);
+    const container = secureContainer({
+      name: 'bootstrap',
+      image: settings.image,
+      resources: BOOTSTRAP_RESOURCES,
+      command: ['bash', `${REDIS_CONFIG_DIR}/cluster-bootstrap.sh`],
+      env: [
+        envFromSecret('REDISCLI_AUTH', settings.passwordSecret),
+        { name: 'REDIS_CLUSTER_NODES', value: memberAddresses.join(' ') },
+        { name: 'REDIS_CLUSTER_REPLICAS', value: String(props.replicasPerMaster) },
+        { name: 'REDIS_CLUSTER_TIMEOUT_SECONDS', value: String(BOOTSTRAP_TIMEOUT_SECONDS) },
+      ],
+      volumeMounts: [
+        { name: 'config', mountPath: REDIS_CONFIG_DIR, readOnly: true },
+        { name: 'tmp', mountPath: '/tmp' },
+      ],
+    });
+
+    this.job = new k8s.KubeJob(this, 'Job', {
+      metadata: { name: this.name, labels: { ...this.labels.labels }, annotations: { ...BOOTSTRAP_HOOK_ANNOTATIONS } },
+      spec: {
+        backoffLimit: 6,
+        activeDeadlineSeconds: 1800,
+        ttlSecondsAfterFinished: 3600,
+        template: {
+          // No configuration checksum here: the pod template of a Job is immutable, and the script is read at run time.
+          metadata: this.podMetadata(),
+          spec: this.podSpec({
+            containers: [container],
+            volumes: [
+              {
+                name: 'config',
+                configMap: { name: props.configMapName, defaultMode: 0o444, items: [{ key: 'cluster-bootstrap.sh', path: 'cluster-bootstrap.sh' }] },
+              },
+              { name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString('16Mi') } },
+            ],
+            spread: false,
+            restartPolicy: 'OnFailure',
+          }),
+        },
+      },
+    });
+
+    this.connectTo(members.endpoint);
+  }
+}

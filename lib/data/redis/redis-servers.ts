@@ -1,0 +1,162 @@
+import { k8s } from 'cdk8s-plus-27';
+import { Construct } from 'constructs';
+import { envFromSecret, execProbe, secureContainer } from '../../container';
+import { ServiceEndpoint, Workload } from '../../workload';
+import { KEEP_ON_PRUNE_ANNOTATIONS, RETAIN_CLAIMS, volumeClaimTemplate } from '../storage';
+import {
+  REDIS_BUS_PORT, REDIS_CONFIG_DIR, REDIS_DATA_DIR, REDIS_PORT, REDIS_RUNTIME_DIR, REDIS_USER, RedisSettings,
+} from './redis-settings';
+
+/** The role every pod of one {@link RedisServers} StatefulSet plays. */
+export type RedisServerRole =
+  /** Members of a Redis Cluster (`cluster-enabled yes` in the ConfigMap). */
+  | { readonly kind: 'cluster-member' }
+  /** A standalone primary. */
+  | { readonly kind: 'primary' }
+  /** Replicas of the primary reached at `primary` (`replicaof`). */
+  | { readonly kind: 'replica'; readonly primary: ServiceEndpoint };
+
+export interface RedisServersProps {
+  /** Checked settings shared by all servers of the store. */
+  readonly settings: RedisSettings;
+  /** Name of the StatefulSet, its ServiceAccount, NetworkPolicy and PDB. */
+  readonly name: string;
+  /** Name of the client Service in front of the pods. */
+  readonly serviceName: string;
+  /** Pods of the StatefulSet. */
+  readonly replicas: number;
+  readonly role: RedisServerRole;
+  /** The ConfigMap with redis.conf and the scripts. */
+  readonly configMapName: string;
+  /** Checksum of that ConfigMap, so that a change rolls the pods. */
+  readonly configChecksum: string;
+}
+
+/**
+ * One StatefulSet of Redis servers (a cluster's members, a primary, or replicas) with its headless
+ * Service (stable pod DNS names, published before the pods are ready so that peers find each
+ * other) and its client Service. The building block of {@link RedisCluster} and {@link Redis}.
+ */
+export class RedisServers extends Workload {
+  /** The client Service. */
+  public readonly endpoint: ServiceEndpoint;
+  /** The governing headless Service: pods are `<name>-<i>.<headlessServiceName>`. */
+  public readonly headlessServiceName: string;
+  public readonly statefulSet: k8s.KubeStatefulSet;
+  public readonly service: k8s.KubeService;
+  public readonly headlessService: k8s.KubeService;
+
+  constructor(scope: Construct, id: string, props: RedisServersProps) {
+    const { settings, role } = props;
+    super(scope, id, { name: props.name, component: 'cache', version: settings.version, runAsUser: REDIS_USER });
+    const cluster = role.kind === 'cluster-member';
+    this.headlessServiceName = `${this.name}-headless`;
+
+    const ports = [{ name: 'redis', containerPort: REDIS_PORT }];
+    if (cluster) ports.push({ name: 'cluster-bus', containerPort: REDIS_BUS_PORT });
+
+    const env: k8s.EnvVar[] = [
+      { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+      { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+      { name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
+      // Two variables from the same key: the server's configuration and redis-cli (probes) each read their own.
+      envFromSecret('REDIS_PASSWORD', settings.passwordSecret),
+      envFromSecret('REDISCLI_AUTH', settings.passwordSecret),
+      { name: 'REDIS_PORT', value: String(REDIS_PORT) },
+      { name: 'REDIS_DATA_DIR', value: REDIS_DATA_DIR },
+      { name: 'REDIS_BASE_CONFIG', value: `${REDIS_CONFIG_DIR}/redis.conf` },
+      { name: 'REDIS_RUNTIME_CONFIG', value: `${REDIS_RUNTIME_DIR}/redis.conf` },
+    ];
+    if (cluster) {
+      env.push(
+        { name: 'REDIS_CLUSTER_PORT', value: String(REDIS_BUS_PORT) },
+        // The pod IP on the bus (fresh at every start), the stable pod DNS name for clients' redirects.
+        { name: 'REDIS_ANNOUNCE_IP', value: '$(POD_IP)' },
+        { name: 'REDIS_ANNOUNCE_HOSTNAME', value: `$(POD_NAME).${this.headlessServiceName}.$(POD_NAMESPACE).svc` },
+      );
+    }
+    if (role.kind === 'replica') {
+      env.push({ name: 'REDIS_REPLICA_OF', value: `${role.primary.host} ${role.primary.port}` });
+    }
+
+    const probe = (mode: string) => ['bash', `${REDIS_CONFIG_DIR}/redis-probe.sh`, mode];
+    const container = secureContainer({
+      name: 'redis',
+      image: settings.image,
+      resources: settings.resources,
+      ports,
+      command: ['bash', `${REDIS_CONFIG_DIR}/redis-start.sh`],
+      env,
+      // Liveness accepts LOADING: replaying a large AOF must not end in a restart loop.
+      livenessProbe: execProbe(probe('liveness'), 20, 10, 5, 6),
+      readinessProbe: execProbe(probe('readiness'), 5, 5, 5, 3),
+      volumeMounts: [
+        { name: 'data', mountPath: REDIS_DATA_DIR },
+        { name: 'config', mountPath: REDIS_CONFIG_DIR, readOnly: true },
+        { name: 'runtime', mountPath: REDIS_RUNTIME_DIR },
+        { name: 'tmp', mountPath: '/tmp' },
+      ],
+    });
+
+    this.statefulSet = new k8s.KubeStatefulSet(this, 'StatefulSet', {
+      metadata: { name: this.name, labels: { ...this.labels.labels }, annotations: { ...KEEP_ON_PRUNE_ANNOTATIONS } },
+      spec: {
+        serviceName: this.headlessServiceName,
+        replicas: props.replicas,
+        // Cluster members start together: after a full outage each one needs the others to come back.
+        podManagementPolicy: cluster ? 'Parallel' : 'OrderedReady',
+        updateStrategy: { type: 'RollingUpdate' },
+        revisionHistoryLimit: 5,
+        persistentVolumeClaimRetentionPolicy: RETAIN_CLAIMS,
+        selector: { matchLabels: { ...this.labels.selectorLabels } },
+        template: {
+          metadata: this.podMetadata({ 'checksum/config': props.configChecksum }),
+          spec: this.podSpec({
+            containers: [container],
+            volumes: [
+              { name: 'config', configMap: { name: props.configMapName, defaultMode: 0o444 } },
+              // The rendered configuration holds the password: memory only, never on a disk.
+              { name: 'runtime', emptyDir: { medium: 'Memory', sizeLimit: k8s.Quantity.fromString('1Mi') } },
+              { name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString('64Mi') } },
+            ],
+            spread: props.replicas > 1,
+            // Redis saves an RDB snapshot on SIGTERM: give it time.
+            terminationGracePeriodSeconds: 60,
+          }),
+        },
+        // Claim template labels leave out the version: volumeClaimTemplates can never change.
+        volumeClaimTemplates: [volumeClaimTemplate('data', this.labels.selectorLabels, settings.storage)],
+      },
+    });
+
+    const servicePorts = (names: typeof ports): k8s.ServicePort[] =>
+      names.map((p) => ({ name: p.name, port: p.containerPort, targetPort: k8s.IntOrString.fromString(p.name), protocol: 'TCP' }));
+    this.headlessService = new k8s.KubeService(this, 'HeadlessService', {
+      metadata: { name: this.headlessServiceName, labels: { ...this.labels.labels } },
+      spec: {
+        clusterIp: 'None',
+        publishNotReadyAddresses: true,
+        selector: { ...this.labels.selectorLabels },
+        ports: servicePorts(ports),
+      },
+    });
+    this.service = new k8s.KubeService(this, 'Service', {
+      metadata: { name: props.serviceName, labels: { ...this.labels.labels } },
+      spec: {
+        type: 'ClusterIP',
+        selector: { ...this.labels.selectorLabels },
+        ports: servicePorts([ports[0]]),
+      },
+    });
+    this.endpoint = { host: props.serviceName, port: REDIS_PORT, targetPort: REDIS_PORT, workload: this };
+
+    if (cluster) {
+      // Replication and the slot migrations of redis-cli use the client port, gossip the bus port.
+      this.allowPeers(REDIS_PORT);
+      this.allowPeers(REDIS_BUS_PORT);
+    }
+    if (role.kind === 'replica') this.connectTo(role.primary);
+    // A budget on a single pod would block every node drain.
+    if (props.replicas > 1) this.addDisruptionBudget(1);
+  }
+}

@@ -1,0 +1,70 @@
+import { k8s } from 'cdk8s-plus-27';
+import { Construct } from 'constructs';
+import { Validator } from '../../validation';
+import { ServiceEndpoint } from '../../workload';
+import { checksumOf, redisConfigFiles, RedisServerOptions, resolveRedisSettings } from './redis-settings';
+import { RedisServers } from './redis-servers';
+
+export interface RedisProps extends RedisServerOptions {
+  /**
+   * Read replicas of the primary (`replicaof`), behind the Service `<name>-read`. 0 is a single
+   * server. Replicas are not promoted automatically: the primary's volume is the data's home.
+   * @default 0
+   */
+  readonly replicas?: number;
+}
+
+/**
+ * Redis 7, single or primary/replica (R12, real estate): a primary StatefulSet behind the Service
+ * `<name>`, and with `replicas > 0` a replica StatefulSet behind `<name>-read` replicating from the
+ * primary Service. AOF + RDB persistence on retained volumes (R14), password from a Secret.
+ */
+export class Redis extends Construct {
+  /** The primary: reads and writes. */
+  public readonly endpoint: ServiceEndpoint;
+  /** The replicas (reads only), when there are any. */
+  public readonly readEndpoint?: ServiceEndpoint;
+  public readonly primary: RedisServers;
+  public readonly replicaSet?: RedisServers;
+  public readonly configMap: k8s.KubeConfigMap;
+  public readonly replicas: number;
+
+  constructor(scope: Construct, id: string, props: RedisProps) {
+    super(scope, id);
+    const v = Validator.of(this, id);
+    // `<name>-replica` must fit the 52 characters of a workload name.
+    const settings = resolveRedisSettings(v, props, 44);
+    this.replicas = v.integer('replicas', props.replicas ?? 0, 0, 10);
+
+    const files = redisConfigFiles(settings, { cluster: false });
+    const configMapName = `${settings.name}-config`;
+    const configChecksum = checksumOf(files);
+    this.primary = new RedisServers(this, 'Primary', {
+      settings,
+      name: settings.name,
+      serviceName: settings.name,
+      replicas: 1,
+      role: { kind: 'primary' },
+      configMapName,
+      configChecksum,
+    });
+    this.configMap = new k8s.KubeConfigMap(this, 'ConfigMap', {
+      metadata: { name: configMapName, labels: { ...this.primary.labels.labels } },
+      data: files,
+    });
+    this.endpoint = this.primary.endpoint;
+
+    if (this.replicas > 0) {
+      this.replicaSet = new RedisServers(this, 'Replicas', {
+        settings,
+        name: `${settings.name}-replica`,
+        serviceName: `${settings.name}-read`,
+        replicas: this.replicas,
+        role: { kind: 'replica', primary: this.primary.endpoint },
+        configMapName,
+        configChecksum,
+      });
+      this.readEndpoint = this.replicaSet.endpoint;
+    }
+  }
+}
