@@ -70,7 +70,10 @@ export class SecretManagerSync extends Construct {
   }
 }
 
-/** Every Secret key the API objects under `scope` read through `secretKeyRef`: name -> keys. */
+/** Kinds whose pod templates can read Secret keys; nothing else references them. */
+const POD_OWNERS = new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'Job', 'CronJob', 'ReplicaSet', 'Pod', 'Rollout']);
+
+/** Every Secret key the pods of the API objects under `scope` read through `secretKeyRef`: name -> keys. */
 export function referencedSecretKeys(scope: IConstruct): Map<string, Set<string>> {
   const found = new Map<string, Set<string>>();
   const walk = (value: unknown): void => {
@@ -86,7 +89,7 @@ export function referencedSecretKeys(scope: IConstruct): Map<string, Set<string>
     }
   };
   for (const object of scope.node.findAll()) {
-    if (object instanceof ApiObject) walk(object.toJson());
+    if (object instanceof ApiObject && POD_OWNERS.has(object.kind)) walk(object.toJson());
   }
   return found;
 }

@@ -1,5 +1,6 @@
 import { ApiObject } from 'cdk8s';
 import { ENVIRONMENT_CONTEXT_KEY } from '../validation';
+import { renderOnce } from '../render-cache';
 
 /** Labels or annotations of an object. */
 export type StringMap = Readonly<Record<string, string>>;
@@ -120,7 +121,7 @@ export function isKind(type: TypeMeta, group: string, ...kinds: string[]): boole
  */
 export class ManifestObject implements TypeMeta {
   public static of(apiObject: ApiObject): ManifestObject {
-    return new ManifestObject(apiObject, apiObject.toJson() as KubeJson);
+    return new ManifestObject(apiObject, renderOnce(apiObject) as KubeJson);
   }
 
   public readonly apiVersion: string;
