@@ -1,10 +1,10 @@
-import { ApiObject } from 'cdk8s';
 import { Construct, IConstruct } from 'constructs';
 import {
   ExternalSecret, ExternalSecretSpecSecretStoreRefKind, ExternalSecretSpecTargetCreationPolicy,
 } from '../imports/externalsecret-external-secrets.io';
 import { StandardLabels } from './labels';
 import { Validator } from './validation';
+import { Workload } from './workload';
 
 /** Where the External Secrets Operator fetches the environment's Secrets from (R16). */
 export interface SecretManagerSettings {
@@ -70,26 +70,15 @@ export class SecretManagerSync extends Construct {
   }
 }
 
-/** Kinds whose pod templates can read Secret keys; nothing else references them. */
-const POD_OWNERS = new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'Job', 'CronJob', 'ReplicaSet', 'Pod', 'Rollout']);
-
-/** Every Secret key the pods of the API objects under `scope` read through `secretKeyRef`: name -> keys. */
+/** Every Secret key the workloads under `scope` read: name -> keys. */
 export function referencedSecretKeys(scope: IConstruct): Map<string, Set<string>> {
   const found = new Map<string, Set<string>>();
-  const walk = (value: unknown): void => {
-    if (Array.isArray(value)) {
-      value.forEach(walk);
-    } else if (value && typeof value === 'object') {
-      const ref = (value as { secretKeyRef?: { name?: string; key?: string } }).secretKeyRef;
-      if (ref?.name && ref.key) {
-        if (!found.has(ref.name)) found.set(ref.name, new Set());
-        found.get(ref.name)!.add(ref.key);
-      }
-      Object.values(value).forEach(walk);
+  for (const construct of scope.node.findAll()) {
+    if (!(construct instanceof Workload)) continue;
+    for (const ref of construct.secretKeyRefs) {
+      if (!found.has(ref.name)) found.set(ref.name, new Set());
+      found.get(ref.name)!.add(ref.key);
     }
-  };
-  for (const object of scope.node.findAll()) {
-    if (object instanceof ApiObject && POD_OWNERS.has(object.kind)) walk(object.toJson());
   }
   return found;
 }

@@ -112,6 +112,8 @@ export abstract class Workload extends Construct {
   public readonly ingress: Connection[] = [];
   /** Connections this workload opens (NetworkPolicy egress, besides DNS). */
   public readonly egress: Connection[] = [];
+  /** Secret keys its pods read through `secretKeyRef`, recorded by {@link podSpec}. */
+  public readonly secretKeyRefs: { readonly name: string; readonly key: string }[] = [];
   /** Checks props and names them `<solution>/<env>: <id>.<field>` in errors. */
   protected readonly validator: Validator;
   private readonly runAsUser: number;
@@ -192,6 +194,14 @@ export abstract class Workload extends Construct {
   /** A pod spec that meets the Pod Security Standard "restricted" and spreads over nodes and zones. */
   protected podSpec(options: PodSpecOptions): k8s.PodSpec {
     const spread = options.spread ?? true;
+    for (const container of [...(options.initContainers ?? []), ...options.containers]) {
+      for (const env of container.env ?? []) {
+        const ref = env.valueFrom?.secretKeyRef;
+        if (ref?.name && !this.secretKeyRefs.some((r) => r.name === ref.name && r.key === ref.key)) {
+          this.secretKeyRefs.push({ name: ref.name, key: ref.key });
+        }
+      }
+    }
     return {
       serviceAccountName: this.serviceAccountName,
       automountServiceAccountToken: this.automountToken,
