@@ -1,0 +1,137 @@
+/**
+ * The objects of one solution environment, built in memory (nothing written), and helpers to
+ * find objects and follow Services and NetworkPolicies, for the solution tests.
+ */
+import { mkdtempSync, rmSync } from 'fs';
+import { tmpdir } from 'os';
+import { join } from 'path';
+import { environmentsOf } from '../../lib/config/solution-definition';
+import { SOLUTIONS } from '../../lib/solutions';
+import { buildEnvironment } from '../../lib/solutions/solution';
+
+export type K8sObject = Record<string, any>;
+
+export interface Environment {
+  readonly solution: string;
+  readonly environment: string;
+  readonly namespace: string;
+  /** Objects of every chart, in file order (namespace, data, app). */
+  readonly objects: K8sObject[];
+  /** Objects of the application chart only. */
+  readonly app: K8sObject[];
+}
+
+export const outdir = mkdtempSync(join(tmpdir(), 'solutions-test-'));
+process.on('exit', () => rmSync(outdir, { recursive: true, force: true }));
+
+export const MATRIX: [string, string][] = SOLUTIONS.flatMap((s) => environmentsOf(s.definition).map((e): [string, string] => [s.definition.name, e]));
+const built = new Map<string, Environment>();
+
+/** Builds one environment (once per test file) and returns its objects, without writing anything. */
+export function env(solution: string, environment: string): Environment {
+  const key = `${solution}/${environment}`;
+  let result = built.get(key);
+  if (!result) {
+    const definition = SOLUTIONS.find((s) => s.definition.name === solution);
+    if (!definition) throw new Error(`no solution ${solution}`);
+    const app = buildEnvironment(definition, environment, outdir);
+    result = {
+      solution,
+      environment,
+      namespace: `${solution}-${environment}`,
+      objects: app.charts.flatMap((chart) => chart.toJson()),
+      app: app.appChart.toJson(),
+    };
+    built.set(key, result);
+  }
+  return result;
+}
+
+export function all(objects: K8sObject[], kind: string): K8sObject[] {
+  return objects.filter((o) => o.kind === kind);
+}
+
+export function find(objects: K8sObject[], kind: string, name: string): K8sObject {
+  const found = objects.filter((o) => o.kind === kind && o.metadata.name === name);
+  if (found.length !== 1) throw new Error(`expected one ${kind} ${name}, found ${found.length}`);
+  return found[0];
+}
+
+export function maybe(objects: K8sObject[], kind: string, name: string): K8sObject | undefined {
+  return objects.find((o) => o.kind === kind && o.metadata.name === name);
+}
+
+export const WORKLOAD_KINDS = ['Deployment', 'StatefulSet', 'DaemonSet'];
+
+/** Pod templates of every workload kind, with the workload they belong to. */
+export function podTemplates(objects: K8sObject[]): { owner: K8sObject; template: K8sObject }[] {
+  return objects.filter((o) => WORKLOAD_KINDS.includes(o.kind)).map((owner) => ({ owner, template: owner.spec.template }));
+}
+
+export function isSubset(subset: Record<string, string> | undefined, labels: Record<string, string> | undefined): boolean {
+  if (!subset || Object.keys(subset).length === 0) return false;
+  return Object.entries(subset).every(([k, v]) => labels?.[k] === v);
+}
+
+/** The pod templates a Service sends traffic to. */
+export function backendsOf(objects: K8sObject[], service: K8sObject): K8sObject[] {
+  return podTemplates(objects).filter((p) => isSubset(service.spec.selector, p.template.metadata.labels)).map((p) => p.template);
+}
+
+/** The container port a Service port reaches (a named targetPort resolved in the pods behind it). */
+export function containerPortOf(objects: K8sObject[], service: K8sObject, servicePort: number): number {
+  const port = service.spec.ports.find((p: K8sObject) => p.port === servicePort);
+  if (!port) throw new Error(`Service ${service.metadata.name} has no port ${servicePort}`);
+  if (port.targetPort === undefined) return port.port;
+  if (typeof port.targetPort === 'number') return port.targetPort;
+  const numbers = new Set<number>();
+  for (const template of backendsOf(objects, service)) {
+    for (const c of template.spec.containers) {
+      for (const p of c.ports ?? []) if (p.name === port.targetPort) numbers.add(p.containerPort);
+    }
+  }
+  if (numbers.size !== 1) throw new Error(`Service ${service.metadata.name} port ${servicePort} targets "${port.targetPort}", found container ports [${[...numbers]}]`);
+  return [...numbers][0];
+}
+
+/** The NetworkPolicies that select a pod template (the namespace-wide default deny aside). */
+export function policiesOf(objects: K8sObject[], template: K8sObject): K8sObject[] {
+  return all(objects, 'NetworkPolicy').filter((np) => isSubset(np.spec.podSelector?.matchLabels, template.metadata.labels));
+}
+
+export function portAllowed(ports: K8sObject[] | undefined, port: number): boolean {
+  return ports === undefined || ports.some((p) => p.port === port && (p.protocol ?? 'TCP') === 'TCP');
+}
+
+/** A same-namespace pod peer of a rule that matches `labels`. */
+export function peerMatches(peers: K8sObject[] | undefined, labels: Record<string, string>): boolean {
+  return peers === undefined || peers.some((peer) => !peer.namespaceSelector && !peer.ipBlock && isSubset(peer.podSelector?.matchLabels, labels));
+}
+
+/** Whether the NetworkPolicies let pods of `client` open connections to pods of `server` on `port`. */
+export function connectionAllowed(objects: K8sObject[], client: K8sObject, server: K8sObject, port: number): string[] {
+  const problems: string[] = [];
+  const clientPolicies = policiesOf(objects, client).filter((np) => np.spec.policyTypes.includes('Egress'));
+  const serverPolicies = policiesOf(objects, server).filter((np) => np.spec.policyTypes.includes('Ingress'));
+  if (clientPolicies.length === 0) problems.push('the client has no NetworkPolicy');
+  if (serverPolicies.length === 0) problems.push('the server has no NetworkPolicy');
+  const egress = clientPolicies.some((np) => (np.spec.egress ?? []).some((rule: K8sObject) =>
+    peerMatches(rule.to, server.metadata.labels) && portAllowed(rule.ports, port)));
+  const ingress = serverPolicies.some((np) => (np.spec.ingress ?? []).some((rule: K8sObject) =>
+    peerMatches(rule.from, client.metadata.labels) && portAllowed(rule.ports, port)));
+  if (!egress) problems.push(`no egress rule of the client allows port ${port} to the server`);
+  if (!ingress) problems.push(`no ingress rule of the server allows port ${port} from the client`);
+  return problems;
+}
+
+/** The Service an in-cluster host names: `svc`, `svc.<namespace>`, `svc.<namespace>.svc[.cluster.local]`. */
+export function inClusterService(host: string, namespace: string): string | undefined {
+  const match = new RegExp(`^([a-z0-9-]+)(\\.${namespace}(\\.svc(\\.cluster\\.local)?)?)?$`).exec(host);
+  return match ? match[1] : undefined;
+}
+
+export const envConfigMap = (e: Environment) => find(e.app, 'ConfigMap', 'app-config-env');
+export const properties = (e: Environment): string[] => find(e.app, 'ConfigMap', 'app-config-properties').data['app.properties'].split('\n');
+export const apiContainer = (e: Environment) => find(e.app, 'Deployment', 'api').spec.template.spec.containers[0];
+export const gpuOf = (container: K8sObject) => [container.resources.requests?.['nvidia.com/gpu'], container.resources.limits?.['nvidia.com/gpu']];
+export const modelDeployments = (e: Environment) => all(e.app, 'Deployment').filter((d) => d.metadata.labels['app.kubernetes.io/component'] === 'ai');
