@@ -31,7 +31,7 @@ function closeObjects(schema: unknown): void {
 /** The openAPIV3Schema of every served version of every CRD in schemas/crds/<group>/: `apiVersion/kind` -> schema. */
 function loadCustomResourceSchemas(): Map<string, JsonSchema> {
   const schemas = new Map<string, JsonSchema>();
-  for (const group of readdirSync(CRD_DIR)) {
+  for (const group of readdirSync(CRD_DIR, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name)) {
     for (const file of readdirSync(join(CRD_DIR, group)).filter((f) => f.endsWith('.yaml'))) {
       for (const doc of parseAllDocuments(readFileSync(join(CRD_DIR, group, file), 'utf8'))) {
         const crd = doc.toJS();

@@ -1,8 +1,9 @@
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { httpProbe, ResourceRequirements, secureContainer } from '../../container';
-import { ServiceEndpoint, Workload } from '../../workload';
-import { KEEP_ON_PRUNE_ANNOTATIONS, RETAIN_CLAIMS, StorageOptions, volumeClaimTemplate } from '../storage';
+import { ServiceEndpoint } from '../../workload';
+import { StatefulWorkload } from '../stateful-workload';
+import { StorageOptions } from '../storage';
 import { tagOf } from './defaults';
 import { ETCD_PORTS } from './ports';
 
@@ -28,7 +29,7 @@ const DATA_DIR = '/var/lib/etcd';
  * identity from its data directory. Changing the member count of a running cluster also needs
  * `etcdctl member add/remove`.
  */
-export class MilvusEtcd extends Workload {
+export class MilvusEtcd extends StatefulWorkload {
   /** `<name>:2379`, the client Service Milvus's `etcd.endpoints` names. */
   public readonly endpoint: ServiceEndpoint;
   /** Members' peer URLs, the value of `--initial-cluster`. */
@@ -82,48 +83,25 @@ export class MilvusEtcd extends Workload {
       volumeMounts: [{ name: 'data', mountPath: DATA_DIR }],
     });
 
-    new k8s.KubeService(this, 'HeadlessService', {
-      metadata: { name: this.headlessServiceName, labels: { ...this.labels.labels } },
-      spec: {
-        clusterIp: 'None',
-        // Members must resolve each other before they are ready: readiness needs the quorum they form.
-        publishNotReadyAddresses: true,
-        selector: { ...this.labels.selectorLabels },
-        ports: [
-          { name: 'client', port: ETCD_PORTS.client, targetPort: k8s.IntOrString.fromString('client'), protocol: 'TCP' },
-          { name: 'peer', port: ETCD_PORTS.peer, targetPort: k8s.IntOrString.fromString('peer'), protocol: 'TCP' },
-        ],
-      },
+    this.addHeadlessService(this.headlessServiceName, [
+      { name: 'client', port: ETCD_PORTS.client },
+      { name: 'peer', port: ETCD_PORTS.peer },
+    ], {
+      // Members must resolve each other before they are ready: readiness needs the quorum they form.
+      publishNotReadyAddresses: true,
     });
-    new k8s.KubeService(this, 'Service', {
-      metadata: { name: this.name, labels: { ...this.labels.labels } },
-      spec: {
-        type: 'ClusterIP',
-        selector: { ...this.labels.selectorLabels },
-        ports: [
-          { name: 'client', port: ETCD_PORTS.client, targetPort: k8s.IntOrString.fromString('client'), protocol: 'TCP' },
-          { name: 'metrics', port: ETCD_PORTS.metrics, targetPort: k8s.IntOrString.fromString('metrics'), protocol: 'TCP' },
-        ],
-      },
-    });
+    this.addClientService(this.name, [
+      { name: 'client', port: ETCD_PORTS.client },
+      { name: 'metrics', port: ETCD_PORTS.metrics },
+    ]);
 
-    this.statefulSet = new k8s.KubeStatefulSet(this, 'StatefulSet', {
-      metadata: { name: this.name, labels: { ...this.labels.labels }, annotations: { ...KEEP_ON_PRUNE_ANNOTATIONS } },
-      spec: {
-        serviceName: this.headlessServiceName,
-        replicas: props.replicas,
-        // All members start together: a majority must be up before any of them is ready.
-        podManagementPolicy: 'Parallel',
-        updateStrategy: { type: 'RollingUpdate' },
-        persistentVolumeClaimRetentionPolicy: RETAIN_CLAIMS,
-        selector: { matchLabels: { ...this.labels.selectorLabels } },
-        template: {
-          metadata: this.podMetadata(),
-          spec: this.podSpec({ containers: [container], spread: props.replicas > 1 }),
-        },
-        // Selector labels only: claim templates cannot change once the StatefulSet exists.
-        volumeClaimTemplates: [volumeClaimTemplate('data', this.labels.selectorLabels, props.storage)],
-      },
+    this.statefulSet = this.addStatefulSet({
+      serviceName: this.headlessServiceName,
+      replicas: props.replicas,
+      // All members start together: a majority must be up before any of them is ready.
+      podManagementPolicy: 'Parallel',
+      storage: props.storage,
+      podSpec: this.podSpec({ containers: [container], spread: props.replicas > 1 }),
     });
 
     this.endpoint = { host: this.name, port: ETCD_PORTS.client, targetPort: ETCD_PORTS.client, workload: this };

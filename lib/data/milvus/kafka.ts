@@ -3,8 +3,9 @@ import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { ResourceRequirements, secureContainer } from '../../container';
 import { readAsset } from '../../assets';
-import { ServiceEndpoint, Workload } from '../../workload';
-import { KEEP_ON_PRUNE_ANNOTATIONS, RETAIN_CLAIMS, StorageOptions, volumeClaimTemplate } from '../storage';
+import { ServiceEndpoint } from '../../workload';
+import { StatefulWorkload } from '../stateful-workload';
+import { StorageOptions } from '../storage';
 import { tagOf } from './defaults';
 import { KAFKA_PORTS } from './ports';
 
@@ -43,7 +44,7 @@ export function kafkaClusterId(where: string, name: string): string {
  * The controller quorum is fixed at bootstrap; changing the node count of a running cluster is a
  * KRaft reassignment, not an edit of `replicas`.
  */
-export class MilvusKafka extends Workload {
+export class MilvusKafka extends StatefulWorkload {
   /** `<name>:9092`, the bootstrap address of Milvus's `kafka.brokerList`. */
   public readonly endpoint: ServiceEndpoint;
   public readonly statefulSet: k8s.KubeStatefulSet;
@@ -124,55 +125,34 @@ export class MilvusKafka extends Workload {
       ],
     });
 
-    new k8s.KubeService(this, 'HeadlessService', {
-      metadata: { name: this.headlessServiceName, labels: { ...this.labels.labels } },
-      spec: {
-        clusterIp: 'None',
-        // Controllers must reach each other to elect a leader before any node is ready.
-        publishNotReadyAddresses: true,
-        selector: { ...this.labels.selectorLabels },
-        ports: [
-          { name: 'broker', port: KAFKA_PORTS.broker, targetPort: k8s.IntOrString.fromString('broker'), protocol: 'TCP' },
-          { name: 'controller', port: KAFKA_PORTS.controller, targetPort: k8s.IntOrString.fromString('controller'), protocol: 'TCP' },
-        ],
-      },
+    this.addHeadlessService(this.headlessServiceName, [
+      { name: 'broker', port: KAFKA_PORTS.broker },
+      { name: 'controller', port: KAFKA_PORTS.controller },
+    ], {
+      // Controllers must reach each other to elect a leader before any node is ready.
+      publishNotReadyAddresses: true,
     });
-    new k8s.KubeService(this, 'Service', {
-      metadata: { name: this.name, labels: { ...this.labels.labels } },
-      spec: {
-        type: 'ClusterIP',
-        selector: { ...this.labels.selectorLabels },
-        ports: [{ name: 'broker', port: KAFKA_PORTS.broker, targetPort: k8s.IntOrString.fromString('broker'), protocol: 'TCP' }],
-      },
-    });
+    this.addClientService(this.name, [{ name: 'broker', port: KAFKA_PORTS.broker }]);
 
     const emptyDir = (name: string, size: string): k8s.Volume => ({ name, emptyDir: { sizeLimit: k8s.Quantity.fromString(size) } });
-    this.statefulSet = new k8s.KubeStatefulSet(this, 'StatefulSet', {
-      metadata: { name: this.name, labels: { ...this.labels.labels }, annotations: { ...KEEP_ON_PRUNE_ANNOTATIONS } },
-      spec: {
-        serviceName: this.headlessServiceName,
-        replicas: props.replicas,
-        podManagementPolicy: 'Parallel',
-        updateStrategy: { type: 'RollingUpdate' },
-        persistentVolumeClaimRetentionPolicy: RETAIN_CLAIMS,
-        selector: { matchLabels: { ...this.labels.selectorLabels } },
-        template: {
-          metadata: this.podMetadata({ 'checksum/scripts': createHash('sha256').update(JSON.stringify(scripts.toJson().data)).digest('hex') }),
-          spec: this.podSpec({
-            containers: [container],
-            volumes: [
-              { name: 'scripts', configMap: { name: scripts.name } },
-              emptyDir('config', '16Mi'),
-              emptyDir('logs', '1Gi'),
-              emptyDir('tmp', '256Mi'),
-            ],
-            spread: props.replicas > 1,
-            // A broker that stops cleanly hands over its partitions instead of recovering its logs.
-            terminationGracePeriodSeconds: 90,
-          }),
-        },
-        volumeClaimTemplates: [volumeClaimTemplate('data', this.labels.selectorLabels, props.storage)],
-      },
+    this.statefulSet = this.addStatefulSet({
+      serviceName: this.headlessServiceName,
+      replicas: props.replicas,
+      podManagementPolicy: 'Parallel',
+      storage: props.storage,
+      podAnnotations: { 'checksum/scripts': createHash('sha256').update(JSON.stringify(scripts.toJson().data)).digest('hex') },
+      podSpec: this.podSpec({
+        containers: [container],
+        volumes: [
+          { name: 'scripts', configMap: { name: scripts.name } },
+          emptyDir('config', '16Mi'),
+          emptyDir('logs', '1Gi'),
+          emptyDir('tmp', '256Mi'),
+        ],
+        spread: props.replicas > 1,
+        // A broker that stops cleanly hands over its partitions instead of recovering its logs.
+        terminationGracePeriodSeconds: 90,
+      }),
     });
 
     this.endpoint = { host: this.name, port: KAFKA_PORTS.broker, targetPort: KAFKA_PORTS.broker, workload: this };

@@ -1,8 +1,9 @@
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { ContainerPortSpec, envFromSecret, httpProbe, ResourceRequirements, SecretKeyRef, secureContainer } from '../../container';
-import { ServiceEndpoint, Workload } from '../../workload';
-import { KEEP_ON_PRUNE_ANNOTATIONS, RETAIN_CLAIMS, StorageOptions, volumeClaimTemplate } from '../storage';
+import { ServiceEndpoint } from '../../workload';
+import { StatefulWorkload } from '../stateful-workload';
+import { StorageOptions } from '../storage';
 import { tagOf } from './defaults';
 import { MILVUS_DATA_DIR, MilvusConfig } from './milvus-config';
 import { MILVUS_PORTS } from './ports';
@@ -108,7 +109,7 @@ export interface MilvusComponentProps {
  * around old Docker seccomp profiles that lack newer glibc syscalls; the RuntimeDefault profile
  * of containerd and CRI-O allows them.
  */
-export class MilvusComponent extends Workload {
+export class MilvusComponent extends StatefulWorkload {
   public readonly role: MilvusRole;
   public readonly service: k8s.KubeService;
   public readonly deployment?: k8s.KubeDeployment;
@@ -174,51 +175,35 @@ export class MilvusComponent extends Workload {
       // Query and data nodes hand over their segments and channels before they exit.
       terminationGracePeriodSeconds: 60,
     });
-    const template = { metadata: this.podMetadata({ 'checksum/config': props.config.checksum }), spec: podSpec };
-    const metadata = { name: this.name, labels: { ...this.labels.labels } };
-    const selector = { matchLabels: { ...this.labels.selectorLabels } };
+    const podAnnotations = { 'checksum/config': props.config.checksum };
 
-    this.service = new k8s.KubeService(this, 'Service', {
-      metadata,
-      spec: {
-        type: 'ClusterIP',
-        selector: { ...this.labels.selectorLabels },
-        ports: [...spec.servicePorts, 'metrics'].map((name) => ({
-          name,
-          port: name === 'metrics' ? MILVUS_PORTS.metrics : endpoints[name].port,
-          targetPort: k8s.IntOrString.fromString(name),
-          protocol: 'TCP',
-        })),
-      },
-    });
+    this.service = this.addClientService(this.name, [...spec.servicePorts, 'metrics'].map((name) => ({
+      name,
+      port: name === 'metrics' ? MILVUS_PORTS.metrics : endpoints[name].port,
+    })));
 
     if (props.storage) {
-      this.statefulSet = new k8s.KubeStatefulSet(this, 'StatefulSet', {
-        metadata: { ...metadata, annotations: { ...KEEP_ON_PRUNE_ANNOTATIONS } },
-        spec: {
-          // The client Service: standalone needs no per-pod DNS names.
-          serviceName: this.name,
-          replicas: props.replicas,
-          updateStrategy: { type: 'RollingUpdate' },
-          persistentVolumeClaimRetentionPolicy: RETAIN_CLAIMS,
-          selector,
-          template,
-          volumeClaimTemplates: [volumeClaimTemplate('data', this.labels.selectorLabels, props.storage)],
-        },
+      this.statefulSet = this.addStatefulSet({
+        // The client Service: standalone needs no per-pod DNS names.
+        serviceName: this.name,
+        replicas: props.replicas,
+        storage: props.storage,
+        podAnnotations,
+        podSpec,
       });
     } else {
       // A single coordinator must be gone before its successor starts; active-standby pods may overlap.
       const singleCoordinator = props.role === MilvusRole.MIX_COORD && props.replicas === 1;
       this.deployment = new k8s.KubeDeployment(this, 'Deployment', {
-        metadata,
+        metadata: { name: this.name, labels: { ...this.labels.labels } },
         spec: {
           replicas: props.replicas,
           revisionHistoryLimit: 5,
-          selector,
+          selector: { matchLabels: { ...this.labels.selectorLabels } },
           strategy: singleCoordinator
             ? { type: 'Recreate' }
             : { type: 'RollingUpdate', rollingUpdate: { maxSurge: k8s.IntOrString.fromNumber(1), maxUnavailable: k8s.IntOrString.fromNumber(0) } },
-          template,
+          template: { metadata: this.podMetadata(podAnnotations), spec: podSpec },
         },
       });
     }

@@ -1,8 +1,9 @@
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { envFromSecret, httpProbe, ResourceRequirements, SecretKeyRef, secureContainer } from '../../container';
-import { ServiceEndpoint, Workload } from '../../workload';
-import { KEEP_ON_PRUNE_ANNOTATIONS, RETAIN_CLAIMS, StorageOptions, volumeClaimTemplate } from '../storage';
+import { ServiceEndpoint } from '../../workload';
+import { StatefulWorkload } from '../stateful-workload';
+import { StorageOptions } from '../storage';
 import { tagOf } from './defaults';
 import { MINIO_PORT } from './ports';
 
@@ -27,7 +28,7 @@ const DATA_DIR = '/data';
  * half the pods gone and writes with one more than half. The console is off: Milvus needs only the
  * S3 API.
  */
-export class MilvusMinio extends Workload {
+export class MilvusMinio extends StatefulWorkload {
   /** `<name>:9000`, the S3 API Milvus's `minio.address`/`minio.port` name. */
   public readonly endpoint: ServiceEndpoint;
   public readonly statefulSet: k8s.KubeStatefulSet;
@@ -66,44 +67,23 @@ export class MilvusMinio extends Workload {
       ],
     });
 
-    new k8s.KubeService(this, 'HeadlessService', {
-      metadata: { name: this.headlessServiceName, labels: { ...this.labels.labels } },
-      spec: {
-        clusterIp: 'None',
-        // Distributed MinIO waits for every endpoint to resolve before any pod is ready.
-        publishNotReadyAddresses: true,
-        selector: { ...this.labels.selectorLabels },
-        ports: [{ name: 'api', port: MINIO_PORT, targetPort: k8s.IntOrString.fromString('api'), protocol: 'TCP' }],
-      },
+    const ports = [{ name: 'api', port: MINIO_PORT }];
+    this.addHeadlessService(this.headlessServiceName, ports, {
+      // Distributed MinIO waits for every endpoint to resolve before any pod is ready.
+      publishNotReadyAddresses: true,
     });
-    new k8s.KubeService(this, 'Service', {
-      metadata: { name: this.name, labels: { ...this.labels.labels } },
-      spec: {
-        type: 'ClusterIP',
-        selector: { ...this.labels.selectorLabels },
-        ports: [{ name: 'api', port: MINIO_PORT, targetPort: k8s.IntOrString.fromString('api'), protocol: 'TCP' }],
-      },
-    });
+    this.addClientService(this.name, ports);
 
-    this.statefulSet = new k8s.KubeStatefulSet(this, 'StatefulSet', {
-      metadata: { name: this.name, labels: { ...this.labels.labels }, annotations: { ...KEEP_ON_PRUNE_ANNOTATIONS } },
-      spec: {
-        serviceName: this.headlessServiceName,
-        replicas: props.replicas,
-        podManagementPolicy: 'Parallel',
-        updateStrategy: { type: 'RollingUpdate' },
-        persistentVolumeClaimRetentionPolicy: RETAIN_CLAIMS,
-        selector: { matchLabels: { ...this.labels.selectorLabels } },
-        template: {
-          metadata: this.podMetadata(),
-          spec: this.podSpec({
-            containers: [container],
-            volumes: [{ name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString('64Mi') } }],
-            spread: distributed,
-          }),
-        },
-        volumeClaimTemplates: [volumeClaimTemplate('data', this.labels.selectorLabels, props.storage)],
-      },
+    this.statefulSet = this.addStatefulSet({
+      serviceName: this.headlessServiceName,
+      replicas: props.replicas,
+      podManagementPolicy: 'Parallel',
+      storage: props.storage,
+      podSpec: this.podSpec({
+        containers: [container],
+        volumes: [{ name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString('64Mi') } }],
+        spread: distributed,
+      }),
     });
 
     this.endpoint = { host: this.name, port: MINIO_PORT, targetPort: MINIO_PORT, workload: this };

@@ -1,8 +1,9 @@
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { envFromSecret, execProbe, ResourceRequirements, SecretKeyRef, secureContainer } from '../../container';
-import { ServiceEndpoint, Workload } from '../../workload';
-import { KEEP_ON_PRUNE_ANNOTATIONS, RETAIN_CLAIMS, StorageOptions, volumeClaimTemplate } from '../storage';
+import { ServiceEndpoint } from '../../workload';
+import { avoidAffinity, StatefulWorkload } from '../stateful-workload';
+import { StorageOptions } from '../storage';
 import { CONFIG_DIR, CONFIG_FILE, DATA_MOUNT, MYSQL_PORT, MYSQL_UID, RUN_DIR, SCRIPTS_DIR } from './mysql-config';
 
 /** The application's account: all privileges on the application database, nothing else. */
@@ -57,7 +58,7 @@ export interface MySqlServerRole {
  * user (uid 999, the owner of the data) with a read-only root file system; the server writes only
  * to its volume, /var/run/mysqld and /tmp.
  */
-export abstract class MySqlServer extends Workload {
+export abstract class MySqlServer extends StatefulWorkload {
   /** The ClusterIP Service and the pods behind it. */
   public readonly endpoint: ServiceEndpoint;
   public readonly statefulSet: k8s.KubeStatefulSet;
@@ -94,48 +95,33 @@ export abstract class MySqlServer extends Workload {
       ],
     });
 
-    this.statefulSet = new k8s.KubeStatefulSet(this, 'StatefulSet', {
-      metadata: { name: this.name, labels: { ...this.labels.labels }, annotations: { ...KEEP_ON_PRUNE_ANNOTATIONS } },
-      spec: {
-        serviceName: headlessName,
-        replicas: role.replicas,
-        selector: { matchLabels: { ...this.labels.selectorLabels } },
-        podManagementPolicy: role.podManagementPolicy,
-        updateStrategy: { type: 'RollingUpdate' },
-        persistentVolumeClaimRetentionPolicy: RETAIN_CLAIMS,
-        // Claim templates are immutable: their labels leave out the version, which changes on upgrades.
-        volumeClaimTemplates: [volumeClaimTemplate('data', this.labels.selectorLabels, settings.storage)],
-        template: {
-          metadata: this.podMetadata({ 'checksum/config': settings.configChecksum }),
-          spec: {
-            ...this.podSpec({
-              containers: [container],
-              spread: role.replicas > 1,
-              terminationGracePeriodSeconds,
-              volumes: [
-                { name: 'run', emptyDir: { sizeLimit: k8s.Quantity.fromString('16Mi') } },
-                // No size limit: sorts and online ALTER TABLE spill here, and an eviction mid-ALTER
-                // would cost more than the node's ephemeral storage.
-                { name: 'tmp', emptyDir: {} },
-                { name: 'config', configMap: { name: settings.configMapName, items: [{ key: CONFIG_FILE, path: CONFIG_FILE }], defaultMode: 0o444 } },
-                { name: 'scripts', configMap: { name: settings.scriptsConfigMapName, defaultMode: 0o555 } },
-              ],
-            }),
-            affinity: role.avoid ? avoidAffinity(role.avoid) : undefined,
-          },
-        },
+    this.statefulSet = this.addStatefulSet({
+      serviceName: headlessName,
+      replicas: role.replicas,
+      podManagementPolicy: role.podManagementPolicy,
+      storage: settings.storage,
+      podAnnotations: { 'checksum/config': settings.configChecksum },
+      podSpec: {
+        ...this.podSpec({
+          containers: [container],
+          spread: role.replicas > 1,
+          terminationGracePeriodSeconds,
+          volumes: [
+            { name: 'run', emptyDir: { sizeLimit: k8s.Quantity.fromString('16Mi') } },
+            // No size limit: sorts and online ALTER TABLE spill here, and an eviction mid-ALTER
+            // would cost more than the node's ephemeral storage.
+            { name: 'tmp', emptyDir: {} },
+            { name: 'config', configMap: { name: settings.configMapName, items: [{ key: CONFIG_FILE, path: CONFIG_FILE }], defaultMode: 0o444 } },
+            { name: 'scripts', configMap: { name: settings.scriptsConfigMapName, defaultMode: 0o555 } },
+          ],
+        }),
+        affinity: role.avoid ? avoidAffinity(role.avoid) : undefined,
       },
     });
 
-    const ports = [{ name: 'mysql', port: MYSQL_PORT, targetPort: k8s.IntOrString.fromString('mysql'), protocol: 'TCP' }];
-    this.headlessService = new k8s.KubeService(this, 'HeadlessService', {
-      metadata: { name: headlessName, labels: { ...this.labels.labels } },
-      spec: { clusterIp: 'None', publishNotReadyAddresses: true, selector: { ...this.labels.selectorLabels }, ports },
-    });
-    this.service = new k8s.KubeService(this, 'Service', {
-      metadata: { name: role.serviceName, labels: { ...this.labels.labels } },
-      spec: { type: 'ClusterIP', selector: { ...this.labels.selectorLabels }, ports },
-    });
+    const ports = [{ name: 'mysql', port: MYSQL_PORT }];
+    this.headlessService = this.addHeadlessService(headlessName, ports, { publishNotReadyAddresses: true });
+    this.service = this.addClientService(role.serviceName, ports);
     this.endpoint = { host: role.serviceName, port: MYSQL_PORT, targetPort: MYSQL_PORT, workload: this };
   }
 
@@ -159,15 +145,3 @@ export abstract class MySqlServer extends Workload {
   }
 }
 
-/** Prefer other nodes, then other zones, than the pods with `labels` (the replicas and their primary). */
-function avoidAffinity(labels: Readonly<Record<string, string>>): k8s.Affinity {
-  const labelSelector = { matchLabels: { ...labels } };
-  return {
-    podAntiAffinity: {
-      preferredDuringSchedulingIgnoredDuringExecution: [
-        { weight: 100, podAffinityTerm: { topologyKey: 'kubernetes.io/hostname', labelSelector } },
-        { weight: 50, podAffinityTerm: { topologyKey: 'topology.kubernetes.io/zone', labelSelector } },
-      ],
-    },
-  };
-}

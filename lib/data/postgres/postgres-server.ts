@@ -2,8 +2,9 @@ import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { envFromSecret, execProbe, ResourceRequirements, SecretKeyRef, secureContainer } from '../../container';
 import { parseQuantity } from '../../quantity';
-import { ServiceEndpoint, Workload } from '../../workload';
-import { KEEP_ON_PRUNE_ANNOTATIONS, RETAIN_CLAIMS, StorageOptions, volumeClaimTemplate } from '../storage';
+import { ServiceEndpoint } from '../../workload';
+import { avoidAffinity, StatefulWorkload } from '../stateful-workload';
+import { StorageOptions } from '../storage';
 import { CONFIG_DIR, DATA_MOUNT, PGDATA, POSTGRES_PORT, SOCKET_DIR } from './postgres-config';
 
 /** uid and gid of the `postgres` user of the official Debian-based image: PostgreSQL runs as the owner of its data. */
@@ -60,7 +61,7 @@ export interface PostgresServerProps {
  * prepares the data directory first (initdb and reconciliation on the primary, pg_basebackup on a
  * new standby), so the image's entrypoint, which needs a writable root, is not used.
  */
-export class PostgresServer extends Workload {
+export class PostgresServer extends StatefulWorkload {
   public readonly endpoint: ServiceEndpoint;
   public readonly statefulSet: k8s.KubeStatefulSet;
   public readonly service: k8s.KubeService;
@@ -118,56 +119,34 @@ export class PostgresServer extends Workload {
       volumeMounts: isStandby ? [mounts.data, mounts.tmp, mounts.scripts] : [mounts.data, mounts.tmp, mounts.shm, mounts.config, mounts.scripts],
     });
 
-    this.statefulSet = new k8s.KubeStatefulSet(this, 'StatefulSet', {
-      metadata: { name: this.name, labels: { ...this.labels.labels }, annotations: { ...KEEP_ON_PRUNE_ANNOTATIONS } },
-      spec: {
-        serviceName: headlessName,
-        replicas: props.replicas,
-        selector: { matchLabels: { ...this.labels.selectorLabels } },
-        podManagementPolicy: 'OrderedReady',
-        updateStrategy: { type: 'RollingUpdate' },
-        persistentVolumeClaimRetentionPolicy: RETAIN_CLAIMS,
-        // Claim templates are immutable: their labels leave out the version, which changes on upgrades.
-        volumeClaimTemplates: [volumeClaimTemplate('data', this.labels.selectorLabels, props.storage)],
-        template: {
-          metadata: this.podMetadata({ 'checksum/config': props.configChecksum }),
-          spec: {
-            ...this.podSpec({
-              initContainers: [init],
-              containers: [server],
-              spread: props.replicas > 1,
-              terminationGracePeriodSeconds,
-              volumes: [
-                { name: 'run', emptyDir: { sizeLimit: k8s.Quantity.fromString('16Mi') } },
-                { name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString('256Mi') } },
-                // Parallel queries share memory through /dev/shm, which container runtimes cap at 64Mi.
-                { name: 'shm', emptyDir: { medium: 'Memory', sizeLimit: k8s.Quantity.fromString(shmSize(props.resources.limits.memory)) } },
-                { name: 'config', configMap: { name: props.configMapName, defaultMode: 0o444 } },
-                { name: 'scripts', configMap: { name: props.scriptsConfigMapName, defaultMode: 0o555 } },
-              ],
-            }),
-            affinity: props.avoid ? avoidAffinity(props.avoid) : undefined,
-          },
-        },
+    this.statefulSet = this.addStatefulSet({
+      serviceName: headlessName,
+      replicas: props.replicas,
+      podManagementPolicy: 'OrderedReady',
+      storage: props.storage,
+      podAnnotations: { 'checksum/config': props.configChecksum },
+      podSpec: {
+        ...this.podSpec({
+          initContainers: [init],
+          containers: [server],
+          spread: props.replicas > 1,
+          terminationGracePeriodSeconds,
+          volumes: [
+            { name: 'run', emptyDir: { sizeLimit: k8s.Quantity.fromString('16Mi') } },
+            { name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString('256Mi') } },
+            // Parallel queries share memory through /dev/shm, which container runtimes cap at 64Mi.
+            { name: 'shm', emptyDir: { medium: 'Memory', sizeLimit: k8s.Quantity.fromString(shmSize(props.resources.limits.memory)) } },
+            { name: 'config', configMap: { name: props.configMapName, defaultMode: 0o444 } },
+            { name: 'scripts', configMap: { name: props.scriptsConfigMapName, defaultMode: 0o555 } },
+          ],
+        }),
+        affinity: props.avoid ? avoidAffinity(props.avoid) : undefined,
       },
     });
 
-    this.headlessService = new k8s.KubeService(this, 'HeadlessService', {
-      metadata: { name: headlessName, labels: { ...this.labels.labels } },
-      spec: {
-        clusterIp: 'None',
-        selector: { ...this.labels.selectorLabels },
-        ports: [{ name: 'postgres', port: POSTGRES_PORT, targetPort: k8s.IntOrString.fromString('postgres'), protocol: 'TCP' }],
-      },
-    });
-    this.service = new k8s.KubeService(this, 'Service', {
-      metadata: { name: props.serviceName, labels: { ...this.labels.labels } },
-      spec: {
-        type: 'ClusterIP',
-        selector: { ...this.labels.selectorLabels },
-        ports: [{ name: 'postgres', port: POSTGRES_PORT, targetPort: k8s.IntOrString.fromString('postgres'), protocol: 'TCP' }],
-      },
-    });
+    const ports = [{ name: 'postgres', port: POSTGRES_PORT }];
+    this.headlessService = this.addHeadlessService(headlessName, ports);
+    this.service = this.addClientService(props.serviceName, ports);
     this.endpoint = { host: props.serviceName, port: POSTGRES_PORT, targetPort: POSTGRES_PORT, workload: this };
 
     // One pod has nothing to keep available (a budget would only block node drains); several
@@ -212,15 +191,3 @@ function shmSize(memoryLimit: string): string {
   return `${Math.max(64, Math.floor(parseQuantity(memoryLimit) / 4 / 2 ** 20))}Mi`;
 }
 
-/** Prefer other nodes, then other zones, than the pods with `labels` (a standby and its primary). */
-function avoidAffinity(labels: Readonly<Record<string, string>>): k8s.Affinity {
-  const labelSelector = { matchLabels: { ...labels } };
-  return {
-    podAntiAffinity: {
-      preferredDuringSchedulingIgnoredDuringExecution: [
-        { weight: 100, podAffinityTerm: { topologyKey: 'kubernetes.io/hostname', labelSelector } },
-        { weight: 50, podAffinityTerm: { topologyKey: 'topology.kubernetes.io/zone', labelSelector } },
-      ],
-    },
-  };
-}

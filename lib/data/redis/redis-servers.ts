@@ -1,8 +1,8 @@
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { envFromSecret, execProbe, secureContainer } from '../../container';
-import { ServiceEndpoint, Workload } from '../../workload';
-import { KEEP_ON_PRUNE_ANNOTATIONS, RETAIN_CLAIMS, volumeClaimTemplate } from '../storage';
+import { ServiceEndpoint } from '../../workload';
+import { StatefulWorkload } from '../stateful-workload';
 import {
   REDIS_BUS_PORT, REDIS_CONFIG_DIR, REDIS_DATA_DIR, REDIS_PORT, REDIS_RUNTIME_DIR, REDIS_USER, RedisSettings,
 } from './redis-settings';
@@ -37,7 +37,7 @@ export interface RedisServersProps {
  * Service (stable pod DNS names, published before the pods are ready so that peers find each
  * other) and its client Service. The building block of {@link RedisCluster} and {@link Redis}.
  */
-export class RedisServers extends Workload {
+export class RedisServers extends StatefulWorkload {
   /** The client Service. */
   public readonly endpoint: ServiceEndpoint;
   /** The governing headless Service: pods are `<name>-<i>.<headlessServiceName>`. */
@@ -98,56 +98,31 @@ export class RedisServers extends Workload {
       ],
     });
 
-    this.statefulSet = new k8s.KubeStatefulSet(this, 'StatefulSet', {
-      metadata: { name: this.name, labels: { ...this.labels.labels }, annotations: { ...KEEP_ON_PRUNE_ANNOTATIONS } },
-      spec: {
-        serviceName: this.headlessServiceName,
-        replicas: props.replicas,
-        // Cluster members start together: after a full outage each one needs the others to come back.
-        podManagementPolicy: cluster ? 'Parallel' : 'OrderedReady',
-        updateStrategy: { type: 'RollingUpdate' },
-        revisionHistoryLimit: 5,
-        persistentVolumeClaimRetentionPolicy: RETAIN_CLAIMS,
-        selector: { matchLabels: { ...this.labels.selectorLabels } },
-        template: {
-          metadata: this.podMetadata({ 'checksum/config': props.configChecksum }),
-          spec: this.podSpec({
-            containers: [container],
-            volumes: [
-              { name: 'config', configMap: { name: props.configMapName, defaultMode: 0o444 } },
-              // The rendered configuration holds the password: memory only, never on a disk.
-              { name: 'runtime', emptyDir: { medium: 'Memory', sizeLimit: k8s.Quantity.fromString('1Mi') } },
-              { name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString('64Mi') } },
-            ],
-            spread: props.replicas > 1,
-            // Redis saves an RDB snapshot on SIGTERM: give it time.
-            terminationGracePeriodSeconds: 60,
-          }),
-        },
-        // Claim template labels leave out the version: volumeClaimTemplates can never change.
-        volumeClaimTemplates: [volumeClaimTemplate('data', this.labels.selectorLabels, settings.storage)],
-      },
+    this.statefulSet = this.addStatefulSet({
+      serviceName: this.headlessServiceName,
+      replicas: props.replicas,
+      // Cluster members start together: after a full outage each one needs the others to come back.
+      podManagementPolicy: cluster ? 'Parallel' : 'OrderedReady',
+      revisionHistoryLimit: 5,
+      storage: settings.storage,
+      podAnnotations: { 'checksum/config': props.configChecksum },
+      podSpec: this.podSpec({
+        containers: [container],
+        volumes: [
+          { name: 'config', configMap: { name: props.configMapName, defaultMode: 0o444 } },
+          // The rendered configuration holds the password: memory only, never on a disk.
+          { name: 'runtime', emptyDir: { medium: 'Memory', sizeLimit: k8s.Quantity.fromString('1Mi') } },
+          { name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString('64Mi') } },
+        ],
+        spread: props.replicas > 1,
+        // Redis saves an RDB snapshot on SIGTERM: give it time.
+        terminationGracePeriodSeconds: 60,
+      }),
     });
 
-    const servicePorts = (names: typeof ports): k8s.ServicePort[] =>
-      names.map((p) => ({ name: p.name, port: p.containerPort, targetPort: k8s.IntOrString.fromString(p.name), protocol: 'TCP' }));
-    this.headlessService = new k8s.KubeService(this, 'HeadlessService', {
-      metadata: { name: this.headlessServiceName, labels: { ...this.labels.labels } },
-      spec: {
-        clusterIp: 'None',
-        publishNotReadyAddresses: true,
-        selector: { ...this.labels.selectorLabels },
-        ports: servicePorts(ports),
-      },
-    });
-    this.service = new k8s.KubeService(this, 'Service', {
-      metadata: { name: props.serviceName, labels: { ...this.labels.labels } },
-      spec: {
-        type: 'ClusterIP',
-        selector: { ...this.labels.selectorLabels },
-        ports: servicePorts([ports[0]]),
-      },
-    });
+    const servicePorts = ports.map((p) => ({ name: p.name, port: p.containerPort }));
+    this.headlessService = this.addHeadlessService(this.headlessServiceName, servicePorts, { publishNotReadyAddresses: true });
+    this.service = this.addClientService(props.serviceName, [servicePorts[0]]);
     this.endpoint = { host: props.serviceName, port: REDIS_PORT, targetPort: REDIS_PORT, workload: this };
 
     if (cluster) {
