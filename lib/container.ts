@@ -143,10 +143,6 @@ export function envFromSecret(name: string, ref: SecretKeyRef): k8s.EnvVar {
   return { name, valueFrom: { secretKeyRef: { name: ref.name, key: ref.key } } };
 }
 
-export function envFromConfigMap(name: string, configMapName: string, key: string): k8s.EnvVar {
-  return { name, valueFrom: { configMapKeyRef: { name: configMapName, key } } };
-}
-
 /** Image reference: a repository and a pinned tag, kept apart so each is checked on its own. */
 export interface ImageRef {
   /** e.g. `registry.example.com/logistics/api` */

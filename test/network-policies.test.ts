@@ -3,17 +3,16 @@
  * configuration needs is allowed, and nothing else is: the set of allowed connections between
  * workloads (and from the ingress controller, the internet and to DNS) equals the set needed.
  */
-import { Endpoint, NetworkPolicy, NetworkPolicyEvaluator } from './support/network-policy-evaluator';
+import {
+  Endpoint, INGRESS_CONTROLLER, INTERNET, KUBE_DNS, NetworkPolicy, NetworkPolicyEvaluator, OTHER_NAMESPACE_POD,
+} from './support/network-policy-evaluator';
 import { Manifest, synthesizedMatrix } from './support/manifests';
+import { containerPortOf, isSubset } from './support/solution-objects';
 import { expectedStoreConnections } from './support/store-connections';
 
 const { manifests } = synthesizedMatrix();
 const WORKLOAD_KINDS = ['Deployment', 'StatefulSet', 'Job', 'CronJob'];
 
-const INGRESS_CONTROLLER: Endpoint = { id: 'external/ingress-controller', namespace: 'ingress-nginx', labels: { 'app.kubernetes.io/name': 'ingress-nginx' }, ports: [] };
-const INTERNET: Endpoint = { id: 'external/internet', namespace: '', labels: {}, ports: [], outsideCluster: true };
-const KUBE_DNS: Endpoint = { id: 'external/kube-dns', namespace: 'kube-system', labels: { 'k8s-app': 'kube-dns' }, ports: [53] };
-const OTHER_NAMESPACE_POD: Endpoint = { id: 'external/other-namespace', namespace: 'default', labels: { app: 'anything' }, ports: [] };
 
 /** The port of a URL, with the scheme's default when the URL leaves it out (`http://x` -> 80). */
 function urlPort(url: URL): number {
@@ -36,15 +35,8 @@ function workloadEndpoints(objects: Manifest[]): (Endpoint & { object: Record<st
 function serviceTargets(objects: Manifest[], workloads: ReturnType<typeof workloadEndpoints>, serviceName: string, servicePort: number): string[] {
   const service = objects.find((m) => m.object.kind === 'Service' && m.object.metadata.name === serviceName);
   if (!service) throw new Error(`no Service ${serviceName}`);
-  const port = (service.object.spec.ports as any[]).find((p) => p.port === servicePort);
-  if (!port) throw new Error(`Service ${serviceName} has no port ${servicePort}`);
-  const selected = workloads.filter((w) => Object.entries(service.object.spec.selector).every(([k, v]) => w.labels[k] === v));
-  return selected.map((w) => {
-    const target = port.targetPort ?? port.port;
-    const containerPort = typeof target === 'number' ? target
-      : (podTemplate(w.object).spec.containers as any[]).flatMap((c) => c.ports ?? []).find((p: any) => p.name === target)?.containerPort;
-    return `${w.id}:${containerPort}`;
-  });
+  const targetPort = containerPortOf(objects.map((m) => m.object), service.object, servicePort);
+  return workloads.filter((w) => isSubset(service.object.spec.selector, w.labels)).map((w) => `${w.id}:${targetPort}`);
 }
 
 /** Every connection the environment's configuration needs. */

@@ -1,6 +1,6 @@
 import { mkdirSync, writeFileSync } from 'fs';
 import { join } from 'path';
-import { ApiObject, App, Chart, DependencyGraph, YamlOutputType } from 'cdk8s';
+import { ApiObject, App, Chart, DependencyGraph } from 'cdk8s';
 import { manifestYamlDocuments } from '../manifest-yaml';
 import { AppNamespace } from '../namespace';
 import { renderOnce, withRenderCache } from '../render-cache';
@@ -32,7 +32,7 @@ export class EnvironmentApp extends App {
   public readonly appChart: Chart;
 
   constructor(props: EnvironmentAppProps) {
-    super({ outdir: props.outdir, yamlOutputType: YamlOutputType.FILE_PER_CHART });
+    super({ outdir: props.outdir });
     this.solution = props.solution;
     this.environment = props.environment;
     this.node.setContext(SOLUTION_CONTEXT_KEY, props.solution);

@@ -92,11 +92,6 @@ export class KubernetesSchema {
     }
   }
 
-  /** Whether the schema knows this apiVersion and kind. */
-  public knows(apiVersion: string, kind: string): boolean {
-    return this.definitionByGvk.has(`${apiVersion}/${kind}`) || this.customResources.has(`${apiVersion}/${kind}`);
-  }
-
   /** The problems of one object, each as `<path> <message>`; empty when it is valid. */
   public validate(object: Record<string, unknown>): string[] {
     const { apiVersion, kind } = object as { apiVersion?: string; kind?: string };

@@ -17,6 +17,12 @@ export interface Endpoint {
   readonly outsideCluster?: boolean;
 }
 
+/** Actors outside the environment's namespace that its policies must admit or refuse. */
+export const INGRESS_CONTROLLER: Endpoint = { id: 'external/ingress-controller', namespace: 'ingress-nginx', labels: { 'app.kubernetes.io/name': 'ingress-nginx' }, ports: [] };
+export const INTERNET: Endpoint = { id: 'external/internet', namespace: '', labels: {}, ports: [], outsideCluster: true };
+export const KUBE_DNS: Endpoint = { id: 'external/kube-dns', namespace: 'kube-system', labels: { 'k8s-app': 'kube-dns' }, ports: [53] };
+export const OTHER_NAMESPACE_POD: Endpoint = { id: 'external/other-namespace', namespace: 'default', labels: { app: 'anything' }, ports: [] };
+
 interface PolicyPeer {
   podSelector?: { matchLabels?: Labels };
   namespaceSelector?: { matchLabels?: Labels };

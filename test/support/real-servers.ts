@@ -84,10 +84,6 @@ export function run(command: string, args: string[], options: { env?: NodeJS.Pro
   return result.stdout;
 }
 
-/** Runs a bash script file with the given environment; throws with its output when it fails. */
-export function runScript(scriptPath: string, env: NodeJS.ProcessEnv, timeoutMs = 120_000): string {
-  return run('bash', [scriptPath], { env, timeoutMs });
-}
 
 /** A background server process that is stopped (SIGTERM, then SIGKILL) by {@link stop}. */
 export class ServerProcess {

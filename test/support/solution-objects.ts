@@ -8,6 +8,7 @@ import { join } from 'path';
 import { environmentsOf } from '../../lib/config/solution-definition';
 import { SOLUTIONS } from '../../lib/solutions';
 import { buildEnvironment } from '../../lib/solutions/solution';
+import { Endpoint, NetworkPolicy, NetworkPolicyEvaluator } from './network-policy-evaluator';
 
 export type K8sObject = Record<string, any>;
 
@@ -94,34 +95,22 @@ export function containerPortOf(objects: K8sObject[], service: K8sObject, servic
   return [...numbers][0];
 }
 
-/** The NetworkPolicies that select a pod template (the namespace-wide default deny aside). */
-export function policiesOf(objects: K8sObject[], template: K8sObject): K8sObject[] {
-  return all(objects, 'NetworkPolicy').filter((np) => isSubset(np.spec.podSelector?.matchLabels, template.metadata.labels));
+/** A pod template of the environment, or an actor outside it, as the NetworkPolicy evaluator sees it. */
+function endpointOf(objects: K8sObject[], pod: K8sObject | Endpoint): Endpoint {
+  if ('id' in pod) return pod as Endpoint;
+  const namespace = all(objects, 'NetworkPolicy')[0]?.metadata.namespace ?? '';
+  return { id: pod.metadata.labels['app.kubernetes.io/name'], namespace, labels: pod.metadata.labels, ports: [] };
 }
 
-export function portAllowed(ports: K8sObject[] | undefined, port: number): boolean {
-  return ports === undefined || ports.some((p) => p.port === port && (p.protocol ?? 'TCP') === 'TCP');
-}
-
-/** A same-namespace pod peer of a rule that matches `labels`. */
-export function peerMatches(peers: K8sObject[] | undefined, labels: Record<string, string>): boolean {
-  return peers === undefined || peers.some((peer) => !peer.namespaceSelector && !peer.ipBlock && isSubset(peer.podSelector?.matchLabels, labels));
-}
-
-/** Whether the NetworkPolicies let pods of `client` open connections to pods of `server` on `port`. */
-export function connectionAllowed(objects: K8sObject[], client: K8sObject, server: K8sObject, port: number): string[] {
-  const problems: string[] = [];
-  const clientPolicies = policiesOf(objects, client).filter((np) => np.spec.policyTypes.includes('Egress'));
-  const serverPolicies = policiesOf(objects, server).filter((np) => np.spec.policyTypes.includes('Ingress'));
-  if (clientPolicies.length === 0) problems.push('the client has no NetworkPolicy');
-  if (serverPolicies.length === 0) problems.push('the server has no NetworkPolicy');
-  const egress = clientPolicies.some((np) => (np.spec.egress ?? []).some((rule: K8sObject) =>
-    peerMatches(rule.to, server.metadata.labels) && portAllowed(rule.ports, port)));
-  const ingress = serverPolicies.some((np) => (np.spec.ingress ?? []).some((rule: K8sObject) =>
-    peerMatches(rule.from, client.metadata.labels) && portAllowed(rule.ports, port)));
-  if (!egress) problems.push(`no egress rule of the client allows port ${port} to the server`);
-  if (!ingress) problems.push(`no ingress rule of the server allows port ${port} from the client`);
-  return problems;
+/**
+ * Why the environment's NetworkPolicies refuse a connection from `client` to pods of `server` on
+ * `port` (empty when they allow it), as test/support/network-policy-evaluator.ts evaluates them.
+ */
+export function connectionAllowed(objects: K8sObject[], client: K8sObject | Endpoint, server: K8sObject, port: number): string[] {
+  const evaluator = new NetworkPolicyEvaluator(all(objects, 'NetworkPolicy') as NetworkPolicy[]);
+  const from = endpointOf(objects, client);
+  const to = endpointOf(objects, server);
+  return evaluator.allows(from, to, port) ? [] : [`the NetworkPolicies refuse ${from.id} -> ${to.id}:${port}`];
 }
 
 /** The Service an in-cluster host names: `svc`, `svc.<namespace>`, `svc.<namespace>.svc[.cluster.local]`. */
