@@ -115,22 +115,6 @@ export function secureContainer(props: SecureContainerProps): k8s.Container {
   };
 }
 
-/** An HTTP GET probe on a named port. */
-export function httpProbe(path: string, port: string, initialDelaySeconds: number, periodSeconds: number, failureThreshold = 3): k8s.Probe {
-  return {
-    httpGet: { path, port: k8s.IntOrString.fromString(port) },
-    initialDelaySeconds,
-    periodSeconds,
-    timeoutSeconds: 3,
-    failureThreshold,
-  };
-}
-
-/** A probe that runs a command in the container (`pg_isready`, `mysqladmin ping`, `redis-cli ping`). */
-export function execProbe(command: string[], initialDelaySeconds: number, periodSeconds: number, timeoutSeconds = 5, failureThreshold = 3): k8s.Probe {
-  return { exec: { command }, initialDelaySeconds, periodSeconds, timeoutSeconds, failureThreshold };
-}
-
 /** A reference to one key of a Secret that exists in the cluster (never its value). */
 export interface SecretKeyRef {
   /** Name of the Secret in the workload's namespace. */

@@ -1,7 +1,8 @@
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { Autoscaler, AutoscalingOptions } from './autoscaler';
-import { httpProbe, ImageRef, imageName, ResourceRequirements, secureContainer, validateImage, validateResources } from './container';
+import { ImageRef, imageName, ResourceRequirements, secureContainer, validateImage, validateResources } from './container';
+import { httpProbe } from './probes';
 import { NetworkPeer, ServiceEndpoint, Workload } from './workload';
 
 /** How a Service is exposed. */
@@ -111,8 +112,8 @@ export abstract class StatelessService extends Workload {
       ports: [{ name: 'http', containerPort: defaults.containerPort }],
       env: props.env,
       envFrom: props.envFrom,
-      livenessProbe: httpProbe(defaults.liveness.path, 'http', defaults.liveness.initialDelaySeconds, defaults.liveness.periodSeconds),
-      readinessProbe: httpProbe(defaults.readiness.path, 'http', defaults.readiness.initialDelaySeconds, defaults.readiness.periodSeconds),
+      livenessProbe: httpProbe(defaults.liveness.path, 'http', { initialDelaySeconds: defaults.liveness.initialDelaySeconds, periodSeconds: defaults.liveness.periodSeconds }),
+      readinessProbe: httpProbe(defaults.readiness.path, 'http', { initialDelaySeconds: defaults.readiness.initialDelaySeconds, periodSeconds: defaults.readiness.periodSeconds }),
       volumeMounts: [
         ...writable.map((w) => ({ name: w.name, mountPath: w.path })),
         ...extraVolumes.map((e) => ({ name: e.volume.name, mountPath: e.mountPath, readOnly: true })),

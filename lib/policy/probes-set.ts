@@ -9,7 +9,7 @@ import { Finding, listOf, PolicyRule } from './rule';
 export const probesSet: PolicyRule = {
   id: 'probes-set',
   description: 'Every container of a long-running workload (Deployment, StatefulSet, DaemonSet, ReplicaSet, Rollout, Pod with restartPolicy Always) has a liveness and a readiness probe.',
-  fix: 'Add livenessProbe and readinessProbe to the container (httpProbe() or execProbe() from lib/container.ts).',
+  fix: 'Add livenessProbe and readinessProbe to the container (httpProbe() or execProbe() from lib/probes.ts).',
   appliesTo: mayBeLongRunning,
   check(object) {
     const template = podTemplateOf(object);
@@ -24,7 +24,7 @@ export const probesSet: PolicyRule = {
       findings.push({
         part: containerLabel(ref),
         message: `has no ${listOf(missing, 'or')}`,
-        fix: `add ${listOf(missing)} to the container (httpProbe() or execProbe() from lib/container.ts)`,
+        fix: `add ${listOf(missing)} to the container (httpProbe() or execProbe() from lib/probes.ts)`,
       });
     }
     return findings;

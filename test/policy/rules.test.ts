@@ -1,7 +1,7 @@
 import { ApiObject, Chart, Testing } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import { httpProbe } from '../../lib/container';
+import { httpProbe } from '../../lib/probes';
 import { Policies } from '../../lib/policy';
 import { ENVIRONMENT_CONTEXT_KEY } from '../../lib/validation';
 
@@ -15,8 +15,8 @@ function container(overrides: Partial<k8s.Container> = {}): k8s.Container {
     image: 'registry.example.com/shop/app:1.4.2',
     ports: [{ name: 'http', containerPort: 8080 }],
     resources: { requests: { cpu: q('100m'), memory: q('128Mi') }, limits: { cpu: q('1'), memory: q('512Mi') } },
-    livenessProbe: httpProbe('/health', 'http', 30, 10),
-    readinessProbe: httpProbe('/ready', 'http', 10, 5),
+    livenessProbe: httpProbe('/health', 'http', { initialDelaySeconds: 30, periodSeconds: 10 }),
+    readinessProbe: httpProbe('/ready', 'http', { initialDelaySeconds: 10, periodSeconds: 5 }),
     securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] }, readOnlyRootFilesystem: true, runAsNonRoot: true },
     ...overrides,
   };

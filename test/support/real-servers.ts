@@ -85,6 +85,17 @@ export function run(command: string, args: string[], options: { env?: NodeJS.Pro
 }
 
 
+/**
+ * An error that waiting cannot cure (a server that exited, a wrong password): {@link waitFor}
+ * rethrows it at once instead of retrying until its deadline.
+ */
+export class Unrecoverable extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'Unrecoverable';
+  }
+}
+
 /** A background server process that is stopped (SIGTERM, then SIGKILL) by {@link stop}. */
 export class ServerProcess {
   private readonly child: ChildProcess;
@@ -105,6 +116,11 @@ export class ServerProcess {
     return this.child.exitCode !== null || this.child.signalCode !== null;
   }
 
+  /** Throws {@link Unrecoverable}, with what the server printed, when the process has exited. */
+  public assertRunning(what: string): void {
+    if (this.exited) throw new Unrecoverable(`${what} exited (${this.child.exitCode ?? this.child.signalCode})\n--- its output\n${this.output}`);
+  }
+
   public async stop(timeoutMs = 10_000): Promise<void> {
     if (this.exited) return;
     const done = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
@@ -115,16 +131,24 @@ export class ServerProcess {
   }
 }
 
-/** Polls `check` until it returns true, or throws after `timeoutMs` with `what` in the message. */
+/**
+ * Polls `check` until it returns true, or throws after `timeoutMs` with `what` and the last error
+ * in the message. An {@link Unrecoverable} error from `check` is rethrown at once.
+ */
 export async function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 30_000, intervalMs = 200): Promise<void> {
   const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
   for (;;) {
     try {
       if (await check()) return;
-    } catch {
-      // not yet
+    } catch (error) {
+      if (error instanceof Unrecoverable) throw error;
+      lastError = error; // not yet
     }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (Date.now() > deadline) {
+      const detail = lastError instanceof Error ? `; last error: ${lastError.message}` : '';
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${detail}`);
+    }
     await new Promise((r) => setTimeout(r, intervalMs));
   }
 }

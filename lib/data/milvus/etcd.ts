@@ -1,6 +1,7 @@
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import { httpProbe, ResourceRequirements, secureContainer } from '../../container';
+import { ResourceRequirements, secureContainer } from '../../container';
+import { httpProbe } from '../../probes';
 import { ServiceEndpoint } from '../../workload';
 import { StatefulWorkload } from '../stateful-workload';
 import { StorageOptions } from '../storage';
@@ -77,9 +78,9 @@ export class MilvusEtcd extends StatefulWorkload {
       // etcd >= 3.5.11 probes (as kubeadm uses them): /livez asks only the member itself, since
       // restarting a member never brings back a lost leader; /readyz needs the quorum, so a member
       // cut off from the majority stops receiving clients but is not restarted.
-      startupProbe: httpProbe('/livez', 'metrics', 0, 10, 30),
-      livenessProbe: httpProbe('/livez', 'metrics', 0, 10, 6),
-      readinessProbe: httpProbe('/readyz', 'metrics', 0, 10, 3),
+      startupProbe: httpProbe('/livez', 'metrics', { initialDelaySeconds: 0, periodSeconds: 10, failureThreshold: 30 }),
+      livenessProbe: httpProbe('/livez', 'metrics', { initialDelaySeconds: 0, periodSeconds: 10, failureThreshold: 6 }),
+      readinessProbe: httpProbe('/readyz', 'metrics', { initialDelaySeconds: 0, periodSeconds: 10, failureThreshold: 3 }),
       volumeMounts: [{ name: 'data', mountPath: DATA_DIR }],
     });
 

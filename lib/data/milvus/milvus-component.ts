@@ -1,6 +1,7 @@
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import { ContainerPortSpec, envFromSecret, httpProbe, ResourceRequirements, SecretKeyRef, secureContainer } from '../../container';
+import { ContainerPortSpec, envFromSecret, ResourceRequirements, SecretKeyRef, secureContainer } from '../../container';
+import { httpProbe } from '../../probes';
 import { ServiceEndpoint } from '../../workload';
 import { StatefulWorkload } from '../stateful-workload';
 import { StorageOptions } from '../storage';
@@ -136,7 +137,7 @@ export class MilvusComponent extends StatefulWorkload {
     this.grpcEndpoints = endpoints;
 
     const healthz = (periodSeconds: number, failureThreshold: number): k8s.Probe => ({
-      ...httpProbe('/healthz', 'metrics', 0, periodSeconds, failureThreshold),
+      ...httpProbe('/healthz', 'metrics', { initialDelaySeconds: 0, periodSeconds, failureThreshold }),
       timeoutSeconds: 5,
     });
     const container = secureContainer({

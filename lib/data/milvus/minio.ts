@@ -1,6 +1,7 @@
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import { envFromSecret, httpProbe, ResourceRequirements, SecretKeyRef, secureContainer } from '../../container';
+import { envFromSecret, ResourceRequirements, SecretKeyRef, secureContainer } from '../../container';
+import { httpProbe } from '../../probes';
 import { ServiceEndpoint } from '../../workload';
 import { StatefulWorkload } from '../stateful-workload';
 import { StorageOptions } from '../storage';
@@ -58,9 +59,9 @@ export class MilvusMinio extends StatefulWorkload {
         { name: 'MINIO_BROWSER', value: 'off' },
       ],
       ports: [{ name: 'api', containerPort: MINIO_PORT }],
-      startupProbe: httpProbe('/minio/health/live', 'api', 0, 10, 60),
-      livenessProbe: httpProbe('/minio/health/live', 'api', 0, 10, 5),
-      readinessProbe: httpProbe('/minio/health/ready', 'api', 0, 10, 3),
+      startupProbe: httpProbe('/minio/health/live', 'api', { initialDelaySeconds: 0, periodSeconds: 10, failureThreshold: 60 }),
+      livenessProbe: httpProbe('/minio/health/live', 'api', { initialDelaySeconds: 0, periodSeconds: 10, failureThreshold: 5 }),
+      readinessProbe: httpProbe('/minio/health/ready', 'api', { initialDelaySeconds: 0, periodSeconds: 10, failureThreshold: 3 }),
       volumeMounts: [
         { name: 'data', mountPath: DATA_DIR },
         { name: 'tmp', mountPath: '/tmp' },

@@ -1,6 +1,7 @@
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import { envFromSecret, execProbe, ResourceRequirements, SecretKeyRef, secureContainer } from '../../container';
+import { envFromSecret, ResourceRequirements, SecretKeyRef, secureContainer } from '../../container';
+import { execProbe } from '../../probes';
 import { ServiceEndpoint } from '../../workload';
 import { avoidAffinity, StatefulWorkload } from '../stateful-workload';
 import { StorageOptions } from '../storage';
@@ -83,9 +84,9 @@ export abstract class MySqlServer extends StatefulWorkload {
       // First initialisation (time zones, accounts) and crash recovery of a large buffer pool take
       // time: liveness waits for the first success, up to 15 minutes. A replica's copy happens
       // after that and only holds back readiness.
-      startupProbe: execProbe(script('probe.sh', 'live'), 10, 10, 5, 90),
-      livenessProbe: execProbe(script('probe.sh', 'live'), 0, 10, 5, 6),
-      readinessProbe: execProbe(script('probe.sh', 'ready'), 0, 5, 5, 3),
+      startupProbe: execProbe(script('probe.sh', 'live'), { initialDelaySeconds: 10, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 90 }),
+      livenessProbe: execProbe(script('probe.sh', 'live'), { initialDelaySeconds: 0, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 6 }),
+      readinessProbe: execProbe(script('probe.sh', 'ready'), { initialDelaySeconds: 0, periodSeconds: 5, timeoutSeconds: 5, failureThreshold: 3 }),
       volumeMounts: [
         { name: 'data', mountPath: DATA_MOUNT },
         { name: 'run', mountPath: RUN_DIR },

@@ -1,6 +1,7 @@
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import { envFromSecret, execProbe, ResourceRequirements, SecretKeyRef, secureContainer } from '../../container';
+import { envFromSecret, ResourceRequirements, SecretKeyRef, secureContainer } from '../../container';
+import { execProbe } from '../../probes';
 import { parseQuantity } from '../../quantity';
 import { ServiceEndpoint } from '../../workload';
 import { avoidAffinity, StatefulWorkload } from '../stateful-workload';
@@ -97,9 +98,9 @@ export class PostgresServer extends StatefulWorkload {
           ...(isStandby && props.replicationPasswordSecret ? [envFromSecret('PGPASSWORD', props.replicationPasswordSecret)] : []),
         ],
         // Crash recovery or a standby catching up can take long: liveness waits for the first success.
-        startupProbe: execProbe(isReady, 5, 10, 5, 180),
-        readinessProbe: execProbe(isReady, 0, 10, 5, 3),
-        livenessProbe: execProbe(isReady, 0, 10, 5, 6),
+        startupProbe: execProbe(isReady, { initialDelaySeconds: 5, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 180 }),
+        readinessProbe: execProbe(isReady, { initialDelaySeconds: 0, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 3 }),
+        livenessProbe: execProbe(isReady, { initialDelaySeconds: 0, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 6 }),
         volumeMounts: [mounts.data, mounts.run, mounts.tmp, mounts.shm, mounts.config],
       }),
       // A fast shutdown (roll back open transactions, checkpoint) whatever signal the runtime sends;

@@ -1,6 +1,7 @@
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import { envFromSecret, execProbe, secureContainer } from '../../container';
+import { envFromSecret, secureContainer } from '../../container';
+import { execProbe } from '../../probes';
 import { ServiceEndpoint } from '../../workload';
 import { StatefulWorkload } from '../stateful-workload';
 import {
@@ -88,8 +89,8 @@ export class RedisServers extends StatefulWorkload {
       command: ['bash', `${REDIS_CONFIG_DIR}/redis-start.sh`],
       env,
       // Liveness accepts LOADING: replaying a large AOF must not end in a restart loop.
-      livenessProbe: execProbe(probe('liveness'), 20, 10, 5, 6),
-      readinessProbe: execProbe(probe('readiness'), 5, 5, 5, 3),
+      livenessProbe: execProbe(probe('liveness'), { initialDelaySeconds: 20, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 6 }),
+      readinessProbe: execProbe(probe('readiness'), { initialDelaySeconds: 5, periodSeconds: 5, timeoutSeconds: 5, failureThreshold: 3 }),
       volumeMounts: [
         { name: 'data', mountPath: REDIS_DATA_DIR },
         { name: 'config', mountPath: REDIS_CONFIG_DIR, readOnly: true },
