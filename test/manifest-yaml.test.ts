@@ -14,7 +14,7 @@ function readBack(text: string): { jsYaml: unknown[]; yaml11: unknown[] } {
 
 const TRICKY_STRINGS = [
   '', ' ', 'a ', ' a', 'yes', 'No', 'on', 'OFF', 'y', 'n', 'true', 'False', 'null', '~', 'Null',
-  '0', '-1', '+1', '1.5', '.5', '1e3', '1_000', '0x1f', '0o17', '0b101', '.inf', '-.Inf', '.NaN', '10:30', '1:20:30',
+  '0', '0755', '0644', '012', '08', '09.5', '-0755', '+0o17', '00', '1,000', '0x', '0b', '-1', '+1', '1.5', '.5', '1e3', '1_000', '0x1f', '0o17', '0b101', '.inf', '-.Inf', '.NaN', '10:30', '1:20:30',
   '2026-11-23', '2026-11-23T10:00:00Z', '<<', '1.0.0', 'v1.2.3', '500m', '2Gi', '0.0.0.0/0',
   'a: b', 'a:', 'a #b', 'a#b', '#a', '- a', '-a', '-', '--', '---', '--port=80', '-1.5', '? a', '[a]', '{a}', '*.example.com', '&a', '!a', '|a', '>a', '%a', '@a', '`a', '"a"', "'a'",
   'http://api:8000', 'redis-0.redis-headless.ns.svc:6379', '$(POD_NAME).redis', 'a\\b', 'tab\there', 'line\r\nbreak',
@@ -39,6 +39,10 @@ describe('manifestYaml', () => {
     const { jsYaml, yaml11 } = readBack(manifestYaml(doc));
     expect(jsYaml).toEqual([doc]);
     expect(yaml11).toEqual([doc]);
+  });
+
+  test('quotes strings a YAML 1.1 reader takes for numbers: file modes, octal, leading zeros', () => {
+    expect(manifestYaml({ mode: '0755', port: '8080', version: '1.10', id: '012' })).toBe('mode: "0755"\nport: "8080"\nversion: "1.10"\nid: "012"\n');
   });
 
   test('writes block style with indented lists and literal blocks for scripts', () => {

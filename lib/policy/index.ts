@@ -9,6 +9,7 @@ export * from './no-host-access';
 export * from './pod-security';
 export * from './pod-template';
 export * from './policies';
+export * from './policy-violation-error';
 export * from './probes-set';
 export * from './prod-ha';
 export * from './resources-set';

@@ -6,14 +6,9 @@ import { Inventory } from './inventory';
 import { PolicyRule, Violation } from './rule';
 import { POLICY_RULES, renderRulesTable } from './rules';
 
+/** Charts and Apps already enforced, so that enforcing twice adds no second validation. */
 const enforcedCharts = new WeakSet<Chart>();
 const guardedApps = new WeakSet<IConstruct>();
-/**
- * Results the App-level validation computed for each chart in the current synth, from one
- * rendering of the App: cdk8s validates the App before its charts (pre-order), and each chart
- * takes its result once. A chart validated on its own (`Chart.toJson()`) computes its own.
- */
-const resultsOfCurrentPass = new WeakMap<Chart, string[]>();
 
 /**
  * The platform's policies, checked on the synthesized objects of every chart when the App
@@ -38,23 +33,15 @@ export class Policies {
     for (const chart of charts) {
       if (enforcedCharts.has(chart)) continue;
       enforcedCharts.add(chart);
-      chart.node.addValidation({
-        validate: () => {
-          const computed = resultsOfCurrentPass.get(chart);
-          resultsOfCurrentPass.delete(chart);
-          return computed ?? chartErrors(chart, Inventory.of(chart));
-        },
-      });
+      // The whole App is the inventory, so rules relating objects see the other charts too.
+      chart.node.addValidation({ validate: () => chartErrors(chart, Inventory.of(chart.node.root)) });
     }
     const isApp = scope.node.scope === undefined;
     if (isApp && !guardedApps.has(scope)) {
       guardedApps.add(scope);
       scope.node.addValidation({
         validate: () => {
-          const inventory = Inventory.of(scope);
-          const charts = chartsIn(scope);
-          for (const chart of charts.filter((c) => enforcedCharts.has(c))) resultsOfCurrentPass.set(chart, chartErrors(chart, inventory));
-          return charts.filter((c) => !enforcedCharts.has(c)).map((c) =>
+          return chartsIn(scope).filter((c) => !enforcedCharts.has(c)).map((c) =>
             `Chart "${c.node.path}" was created after Policies.enforce(app), so its objects were not checked: call Policies.enforce(app) after building every chart`);
         },
       });
