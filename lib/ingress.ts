@@ -1,12 +1,25 @@
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
+import { StandardLabels } from './labels';
 import { Validator } from './validation';
 import { NetworkPeer, ServiceEndpoint } from './workload';
 
 export interface IngressTlsOptions {
   /** Secret of type kubernetes.io/tls holding the certificate (made by cert-manager or by hand, never here). */
   readonly secretName: string;
+  /**
+   * Let the ingress controller reach cert-manager's ACME HTTP-01 solver pods (label
+   * `acme.cert-manager.io/http01-solver: "true"`, port 8089), which the namespace's default deny
+   * would block, so that the certificate can be issued and renewed.
+   * @default true
+   */
+  readonly acmeHttp01?: boolean;
 }
+
+/** Label cert-manager puts on the pods that answer ACME HTTP-01 challenges. */
+export const ACME_HTTP01_SOLVER_LABEL = 'acme.cert-manager.io/http01-solver';
+/** Port cert-manager's HTTP-01 solver pods listen on. */
+export const ACME_HTTP01_SOLVER_PORT = 8089;
 
 export interface AppIngressProps {
   /** @default - the construct id */
@@ -36,6 +49,8 @@ export interface AppIngressProps {
 export class AppIngress extends Construct {
   public readonly hosts: string[];
   public readonly ingress: k8s.KubeIngress;
+  /** Admits the ingress controller to cert-manager's HTTP-01 solver pods (with TLS, unless `tls.acmeHttp01` is false). */
+  public readonly acmeSolverPolicy?: k8s.KubeNetworkPolicy;
 
   constructor(scope: Construct, id: string, props: AppIngressProps) {
     super(scope, id);
@@ -63,9 +78,24 @@ export class AppIngress extends Construct {
         })),
       },
     });
-    props.backend.workload.allowIngressFrom(
-      NetworkPeer.ingressController(props.controllerNamespace ?? 'ingress-nginx'),
-      props.backend.targetPort,
-    );
+    const controller = NetworkPeer.ingressController(props.controllerNamespace ?? 'ingress-nginx');
+    props.backend.workload.allowIngressFrom(controller, props.backend.targetPort);
+
+    if (props.tls && (props.tls.acmeHttp01 ?? true)) {
+      // cert-manager creates the solver pods in this namespace for the duration of a challenge;
+      // they only answer the controller, so they get ingress and no egress (the default deny stays).
+      const policyName = `${name}-acme-http01-solver`;
+      this.acmeSolverPolicy = new k8s.KubeNetworkPolicy(this, 'AcmeHttp01Solver', {
+        metadata: { name: policyName, labels: { ...new StandardLabels(this, { name: policyName, component: 'ingress' }).labels } },
+        spec: {
+          podSelector: { matchLabels: { [ACME_HTTP01_SOLVER_LABEL]: 'true' } },
+          policyTypes: ['Ingress'],
+          ingress: [{
+            from: [controller.peer],
+            ports: [{ protocol: 'TCP', port: k8s.IntOrString.fromNumber(ACME_HTTP01_SOLVER_PORT) }],
+          }],
+        },
+      });
+    }
   }
 }

@@ -66,6 +66,12 @@ export interface StatelessServiceDefaults {
   readonly servicePort: number;
   readonly liveness: HttpProbeSettings;
   readonly readiness: HttpProbeSettings;
+  /**
+   * A startup probe that holds back liveness and readiness until it passes once: for processes
+   * that take minutes to start (model loading). It may fail `failureThreshold` times in a row.
+   * @default - none
+   */
+  readonly startup?: HttpProbeSettings & { readonly failureThreshold: number };
   /** Paths the process writes to; each gets an emptyDir because the root file system is read-only. */
   readonly writablePaths: WritablePath[];
 }
@@ -114,6 +120,11 @@ export abstract class StatelessService extends Workload {
       envFrom: props.envFrom,
       livenessProbe: httpProbe(defaults.liveness.path, 'http', { initialDelaySeconds: defaults.liveness.initialDelaySeconds, periodSeconds: defaults.liveness.periodSeconds }),
       readinessProbe: httpProbe(defaults.readiness.path, 'http', { initialDelaySeconds: defaults.readiness.initialDelaySeconds, periodSeconds: defaults.readiness.periodSeconds }),
+      startupProbe: defaults.startup && httpProbe(defaults.startup.path, 'http', {
+        initialDelaySeconds: defaults.startup.initialDelaySeconds,
+        periodSeconds: defaults.startup.periodSeconds,
+        failureThreshold: defaults.startup.failureThreshold,
+      }),
       volumeMounts: [
         ...writable.map((w) => ({ name: w.name, mountPath: w.path })),
         ...extraVolumes.map((e) => ({ name: e.volume.name, mountPath: e.mountPath, readOnly: true })),

@@ -16,6 +16,9 @@ export interface ServiceEndpoint {
   readonly workload: Workload;
 }
 
+/** The address NodeLocal DNSCache listens on unless the cluster chose another. */
+export const NODE_LOCAL_DNS_ADDRESS = '169.254.20.10';
+
 /** A peer outside the workload graph: another namespace, or addresses outside the cluster. */
 export class NetworkPeer {
   /**
@@ -46,8 +49,41 @@ export class NetworkPeer {
     return new NetworkPeer(`cidr ${cidr}`, { ipBlock: { cidr } });
   }
 
+  /**
+   * The cluster DNS pods (CoreDNS or kube-dns; both carry `k8s-app: kube-dns`).
+   * @param namespace namespace they run in
+   */
+  public static kubeDns(namespace = 'kube-system'): NetworkPeer {
+    return new NetworkPeer(`kube-dns (namespace ${namespace})`, {
+      namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': namespace } },
+      podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } },
+    });
+  }
+
+  /**
+   * NodeLocal DNSCache: a cache on every node that pods reach at a link-local address, which no
+   * pod selector matches.
+   * @param address the address the cache listens on
+   */
+  public static nodeLocalDnsCache(address = NODE_LOCAL_DNS_ADDRESS): NetworkPeer {
+    return NetworkPeer.cidr(`${address}/32`);
+  }
+
   private constructor(public readonly description: string, public readonly peer: k8s.NetworkPolicyPeer) {}
 }
+
+/**
+ * Where pods resolve names unless told otherwise: the kube-dns pods, and NodeLocal DNSCache for
+ * clusters that run it (the kubelet then points pods at 169.254.20.10, and queries to the
+ * kube-dns pods alone would be dropped).
+ */
+export const DEFAULT_DNS_PEERS: readonly NetworkPeer[] = [NetworkPeer.kubeDns(), NetworkPeer.nodeLocalDnsCache()];
+
+/**
+ * Construct context key holding the DNS peers (`NetworkPeer[]`) of every workload below the scope
+ * it is set on: `app.node.setContext(DNS_PEERS_CONTEXT_KEY, [...])` before the charts are created.
+ */
+export const DNS_PEERS_CONTEXT_KEY = 'ai-platform/dns-peers';
 
 /** One allowed connection, kept on both ends so each NetworkPolicy can be derived from the graph. */
 export interface Connection {
@@ -77,6 +113,13 @@ export interface WorkloadProps {
    * @default false
    */
   readonly automountServiceAccountToken?: boolean;
+  /**
+   * Where the pods send DNS queries (UDP and TCP 53): the peers of the DNS rule that heads every
+   * egress policy. Add a peer for a managed DNS service, e.g. `NetworkPeer.cidr('169.254.169.254/32')`.
+   * @default - the context value {@link DNS_PEERS_CONTEXT_KEY} if set, else {@link DEFAULT_DNS_PEERS}
+   *   (the kube-dns pods in kube-system and NodeLocal DNSCache at 169.254.20.10)
+   */
+  readonly dnsPeers?: readonly NetworkPeer[];
 }
 
 /** What {@link Workload.podSpec} assembles into a restricted pod. */
@@ -118,6 +161,8 @@ export abstract class Workload extends Construct {
   protected readonly validator: Validator;
   private readonly runAsUser: number;
   private readonly automountToken: boolean;
+  /** Peers of the DNS egress rule. */
+  private readonly dnsPeers: readonly NetworkPeer[];
   private disruptionBudget?: k8s.KubePodDisruptionBudget;
 
   constructor(scope: Construct, id: string, props: WorkloadProps) {
@@ -126,6 +171,7 @@ export abstract class Workload extends Construct {
     this.name = this.validator.serviceName('name', props.name ?? id, 52);
     this.runAsUser = this.validator.integer('runAsUser', props.runAsUser ?? 10001, 1, 2147483647);
     this.automountToken = props.automountServiceAccountToken ?? false;
+    this.dnsPeers = validateDnsPeers(this.validator, props.dnsPeers ?? this.node.tryGetContext(DNS_PEERS_CONTEXT_KEY) ?? DEFAULT_DNS_PEERS);
     this.labels = new StandardLabels(this, { name: this.name, component: props.component, version: props.version });
     this.serviceAccountName = this.name;
 
@@ -241,10 +287,7 @@ export abstract class Workload extends Construct {
 
   private networkPolicySpec(): k8s.NetworkPolicySpec {
     const dns: k8s.NetworkPolicyEgressRule = {
-      to: [{
-        namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } },
-        podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } },
-      }],
+      to: this.dnsPeers.map((peer) => peer.peer),
       ports: [
         { protocol: 'UDP', port: k8s.IntOrString.fromNumber(53) },
         { protocol: 'TCP', port: k8s.IntOrString.fromNumber(53) },
@@ -257,6 +300,25 @@ export abstract class Workload extends Construct {
       egress: [dns, ...groupByPeer(this.egress).map(({ peer, ports }) => ({ to: [peerOf(peer)], ports: tcpPorts(ports) }))],
     };
   }
+}
+
+/** DNS peers must be a non-empty list of {@link NetworkPeer}s with valid IPv4 CIDRs. */
+function validateDnsPeers(v: Validator, peers: unknown): readonly NetworkPeer[] {
+  if (!Array.isArray(peers) || peers.length === 0 || !peers.every((p) => p instanceof NetworkPeer)) {
+    v.fail('dnsPeers', 'a non-empty list of NetworkPeer (NetworkPeer.kubeDns(), NetworkPeer.nodeLocalDnsCache(), NetworkPeer.cidr(...))', peers);
+  }
+  peers.forEach((peer: NetworkPeer, i) => {
+    const cidr = peer.peer.ipBlock?.cidr;
+    if (cidr !== undefined && !isIpv4Cidr(cidr)) v.fail(`dnsPeers[${i}]`, 'an IPv4 CIDR such as 169.254.20.10/32', cidr);
+  });
+  return [...peers];
+}
+
+const IPV4_CIDR = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
+
+function isIpv4Cidr(value: string): boolean {
+  const match = IPV4_CIDR.exec(value);
+  return match !== null && match.slice(1, 5).every((o) => Number(o) <= 255) && Number(match[5]) <= 32;
 }
 
 /** Workloads are the same peer when they are the same object; outside peers when they describe the same thing. */

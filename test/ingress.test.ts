@@ -103,6 +103,33 @@ describe('AppIngress', () => {
     expect(ingressOf(objects).spec.tls[0].hosts).toEqual(['*.example.com']);
   });
 
+  test('with TLS, the ingress controller may reach cert-manager\'s HTTP-01 solver pods on 8089, and they reach nothing', () => {
+    const { ingress, objects } = build({ tls: { secretName: 'real-estate-api-tls' } });
+    const policy = find(objects, 'NetworkPolicy', 'ingress-acme-http01-solver');
+    expect(policy.spec).toEqual({
+      podSelector: { matchLabels: { 'acme.cert-manager.io/http01-solver': 'true' } },
+      // Ingress only: the namespace's default deny keeps the solvers' egress closed.
+      policyTypes: ['Ingress'],
+      ingress: [{
+        from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'ingress-nginx' } } }],
+        ports: [{ protocol: 'TCP', port: 8089 }],
+      }],
+    });
+    expect(Object.keys(policy.metadata.labels).filter((k) => k.startsWith('app.kubernetes.io/'))).toHaveLength(6);
+    expect(ingress.acmeSolverPolicy).toBeDefined();
+    const traefik = build({ tls: { secretName: 'real-estate-api-tls' }, controllerNamespace: 'traefik' }).objects;
+    expect(find(traefik, 'NetworkPolicy', 'ingress-acme-http01-solver').spec.ingress[0].from)
+      .toEqual([{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'traefik' } } }]);
+  });
+
+  test('no solver policy without TLS, or when HTTP-01 is switched off', () => {
+    const solverPolicies = (objects: K8sObject[]) => objects.filter((o) => o.kind === 'NetworkPolicy' && o.metadata.name.endsWith('acme-http01-solver'));
+    expect(solverPolicies(build().objects)).toEqual([]);
+    const off = build({ tls: { secretName: 'real-estate-api-tls', acmeHttp01: false } });
+    expect(solverPolicies(off.objects)).toEqual([]);
+    expect(off.ingress.acmeSolverPolicy).toBeUndefined();
+  });
+
   test.each<[string, Partial<AppIngressProps>, RegExp]>([
     ['no hosts', { hosts: [] },
       /^test: ingress\.hosts must be a list of at least one host name but \[\] was provided$/],

@@ -66,12 +66,27 @@ describe('ModelService', () => {
     expect(podSpec(objects).tolerations).toBeUndefined();
   });
 
-  test('liveness waits 60 s for the model to load by default, startupSeconds otherwise', () => {
-    expect(container(build().objects).livenessProbe).toMatchObject({ httpGet: { path: '/health', port: 'http' }, initialDelaySeconds: 60 });
-    expect(container(build({ startupSeconds: 300 }).objects).livenessProbe.initialDelaySeconds).toBe(300);
-    expect(container(build({ startupSeconds: 300 }).objects).readinessProbe).toMatchObject({
-      httpGet: { path: '/ready', port: 'http' }, initialDelaySeconds: 10, periodSeconds: 5,
-    });
+  test('a startup probe on /health covers the loading window; liveness and readiness start only after it', () => {
+    const c = container(build().objects);
+    expect(c.startupProbe).toEqual({ httpGet: { path: '/health', port: 'http' }, initialDelaySeconds: 0, periodSeconds: 10, timeoutSeconds: 3, failureThreshold: 60 });
+    // Kubernetes runs neither liveness nor readiness before the startup probe passed: no delays needed.
+    expect(c.livenessProbe).toMatchObject({ httpGet: { path: '/health', port: 'http' }, initialDelaySeconds: 0, periodSeconds: 10 });
+    expect(c.readinessProbe).toMatchObject({ httpGet: { path: '/ready', port: 'http' }, initialDelaySeconds: 0, periodSeconds: 5 });
+  });
+
+  test('the window is 600 s by default, 1200 s with a GPU, startupWindowSeconds when given', () => {
+    const window = (options: Partial<ModelServiceProps>) => {
+      const { model, objects } = build(options);
+      const probe = container(objects).startupProbe;
+      expect(probe.periodSeconds * probe.failureThreshold).toBeGreaterThanOrEqual(model.startupWindowSeconds);
+      expect(probe.periodSeconds * (probe.failureThreshold - 1)).toBeLessThan(model.startupWindowSeconds);
+      return model.startupWindowSeconds;
+    };
+    expect(window({})).toBe(600);
+    expect(window({ resources: { ...RESOURCES, gpu: 1 } })).toBe(1200);
+    expect(window({ resources: { ...RESOURCES, gpu: 0 } })).toBe(600);
+    expect(window({ startupWindowSeconds: 95 })).toBe(95);
+    expect(window({ startupWindowSeconds: 1800, resources: { ...RESOURCES, gpu: 1 } })).toBe(1800);
   });
 
   test('autoscales with an autoscaling/v2 HPA and leaves replicas to it', () => {
@@ -109,10 +124,12 @@ describe('ModelService', () => {
   test.each<[string, Partial<ModelServiceProps>, RegExp]>([
     ['a model name that is not a DNS label', { model: 'Route_Planning' },
       /^test: route-planning\.model must be a DNS label .* but "Route_Planning" was provided$/],
-    ['negative startupSeconds', { startupSeconds: -1 },
-      /^test: route-planning\.startupSeconds must be an integer between 0 and 3600 but -1 was provided$/],
-    ['startupSeconds over an hour', { startupSeconds: 3601 },
-      /^test: route-planning\.startupSeconds must be an integer between 0 and 3600 but 3601 was provided$/],
+    ['a startup window under 10 s', { startupWindowSeconds: 5 },
+      /^test: route-planning\.startupWindowSeconds must be an integer between 10 and 3600 but 5 was provided$/],
+    ['a startup window over an hour', { startupWindowSeconds: 3601 },
+      /^test: route-planning\.startupWindowSeconds must be an integer between 10 and 3600 but 3601 was provided$/],
+    ['a fractional startup window', { startupWindowSeconds: 60.5 },
+      /^test: route-planning\.startupWindowSeconds must be an integer between 10 and 3600 but 60\.5 was provided$/],
     ['a fractional GPU', { resources: { ...RESOURCES, gpu: 0.5 } },
       /^test: route-planning\.resources\.gpu must be an integer between 0 and 16 but 0\.5 was provided$/],
     ['more than 16 GPUs', { resources: { ...RESOURCES, gpu: 17 } },

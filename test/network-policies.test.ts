@@ -1,10 +1,11 @@
 /**
  * Walks the NetworkPolicies of every environment in dist/ and proves that every connection the
  * configuration needs is allowed, and nothing else is: the set of allowed connections between
- * workloads (and from the ingress controller, the internet and to DNS) equals the set needed.
+ * workloads (and from the ingress controller, the internet, another namespace's pods and
+ * cert-manager's ACME solver, and to kube-dns and NodeLocal DNSCache) equals the set needed.
  */
 import {
-  Endpoint, INGRESS_CONTROLLER, INTERNET, KUBE_DNS, NetworkPolicy, NetworkPolicyEvaluator, OTHER_NAMESPACE_POD,
+  acmeSolver, Endpoint, INGRESS_CONTROLLER, INTERNET, KUBE_DNS, NetworkPolicy, NetworkPolicyEvaluator, NODE_LOCAL_DNS, OTHER_NAMESPACE_POD,
 } from './support/network-policy-evaluator';
 import { Manifest, synthesizedMatrix } from './support/manifests';
 import { containerPortOf, isSubset } from './support/solution-objects';
@@ -12,7 +13,8 @@ import { expectedStoreConnections } from './support/store-connections';
 
 const { manifests } = synthesizedMatrix();
 const WORKLOAD_KINDS = ['Deployment', 'StatefulSet', 'Job', 'CronJob'];
-
+/** DNS servers every pod must reach, over UDP and TCP. */
+const DNS_SERVERS = [KUBE_DNS, NODE_LOCAL_DNS];
 
 /** The port of a URL, with the scheme's default when the URL leaves it out (`http://x` -> 80). */
 function urlPort(url: URL): number {
@@ -41,7 +43,7 @@ function serviceTargets(objects: Manifest[], workloads: ReturnType<typeof worklo
 
 /** Every connection the environment's configuration needs. */
 function neededConnections(solution: string, environment: string, objects: Manifest[], workloads: ReturnType<typeof workloadEndpoints>): string[] {
-  const needed: string[] = workloads.map((w) => `${w.id} -> ${KUBE_DNS.id}:53`);
+  const needed: string[] = workloads.flatMap((w) => DNS_SERVERS.flatMap((dns) => [`${w.id} -> ${dns.id}:53`, `${w.id} -> ${dns.id}:53/UDP`]));
   const appEnv = objects.find((m) => m.object.kind === 'ConfigMap' && m.object.metadata.name === 'app-config-env')!.object.data as Record<string, string>;
   for (const [key, host] of Object.entries(appEnv)) {
     if (key.endsWith('_HOST')) {
@@ -59,6 +61,8 @@ function neededConnections(solution: string, environment: string, objects: Manif
     for (const target of serviceTargets(objects, workloads, upstream.hostname, urlPort(upstream))) needed.push(`Deployment/web -> ${target}`);
   }
   for (const ingress of objects.filter((m) => m.object.kind === 'Ingress')) {
+    // cert-manager answers the HTTP-01 challenge of a TLS host through the controller, from a solver pod.
+    if (ingress.object.spec.tls) needed.push(`${INGRESS_CONTROLLER.id} -> ${acmeSolver('').id}:8089`);
     for (const rule of ingress.object.spec.rules) {
       for (const path of rule.http.paths) {
         for (const target of serviceTargets(objects, workloads, path.backend.service.name, path.backend.service.port.number)) {
@@ -80,20 +84,30 @@ function neededConnections(solution: string, environment: string, objects: Manif
   return [...new Set(needed)].sort();
 }
 
-function allowedConnections(objects: Manifest[], workloads: Endpoint[]): string[] {
+function allowedConnections(objects: Manifest[], workloads: Endpoint[], namespace: string): string[] {
   const evaluator = new NetworkPolicyEvaluator(objects.filter((m) => m.object.kind === 'NetworkPolicy').map((m) => m.object as NetworkPolicy));
-  const sources = [...workloads, INGRESS_CONTROLLER, INTERNET, OTHER_NAMESPACE_POD];
-  const destinations = [...workloads, KUBE_DNS];
+  // The solver runs in the environment's namespace, so its own traffic is checked both ways.
+  const solver = acmeSolver(namespace);
+  const sources = [...workloads, INGRESS_CONTROLLER, INTERNET, OTHER_NAMESPACE_POD, solver];
+  const destinations = [...workloads, ...DNS_SERVERS, solver];
   const allowed: string[] = [];
   for (const from of sources) {
     for (const to of destinations) {
-      if (from.id.startsWith('external/') && to.id.startsWith('external/')) continue;
+      if (isOutside(from, namespace) && isOutside(to, namespace)) continue;
       for (const port of to.ports) {
         if (evaluator.allows(from, to, port)) allowed.push(`${from.id} -> ${to.id}:${port}`);
+      }
+      for (const port of to.udpPorts ?? []) {
+        if (evaluator.allows(from, to, port, 'UDP')) allowed.push(`${from.id} -> ${to.id}:${port}/UDP`);
       }
     }
   }
   return [...new Set(allowed)].sort();
+}
+
+/** An actor no policy of `namespace` isolates: the connections between two of those are not ours. */
+function isOutside(actor: Endpoint, namespace: string): boolean {
+  return actor.outsideCluster === true || actor.namespace !== namespace;
 }
 
 const environments = [...new Set(manifests.map((m) => `${m.solution}/${m.environment}`))];
@@ -104,7 +118,8 @@ describe.each(environments)('NetworkPolicies of %s', (folder) => {
   const workloads = workloadEndpoints(objects);
 
   test('allow exactly the connections the configuration needs', () => {
-    expect(allowedConnections(objects, workloads)).toEqual(neededConnections(solution, environment, objects, workloads));
+    const namespace = objects.find((m) => m.object.kind === 'Namespace')!.object.metadata.name;
+    expect(allowedConnections(objects, workloads, namespace)).toEqual(neededConnections(solution, environment, objects, workloads));
   });
 
   test('the namespace denies everything by default', () => {
@@ -146,5 +161,110 @@ describe('the evaluator', () => {
   test('a pod selector alone does not match pods of another namespace', () => {
     const ingress: NetworkPolicy = { metadata: { name: 'i', namespace: 'ns' }, spec: { podSelector: {}, policyTypes: ['Ingress'], ingress: [{ from: [{ podSelector: { matchLabels: { app: 'a' } } }] }] } };
     expect(new NetworkPolicyEvaluator([ingress]).allows({ ...a, namespace: 'other' }, b, 80)).toBe(false);
+  });
+
+  const policyOf = (name: string, spec: NetworkPolicy['spec']): NetworkPolicy => ({ metadata: { name, namespace: 'ns' }, spec });
+  /** Ingress to b (and egress of everyone) as `rule` says, under default deny. */
+  const admitsToB = (rule: NonNullable<NetworkPolicy['spec']['ingress']>[number]) => new NetworkPolicyEvaluator([
+    denyAll,
+    policyOf('out', { podSelector: {}, policyTypes: ['Egress'], egress: [{}] }),
+    policyOf('in', { podSelector: { matchLabels: { app: 'b' } }, policyTypes: ['Ingress'], ingress: [rule] }),
+  ]);
+
+  test('an empty from or to list admits every peer, like an absent one', () => {
+    const outsider: Endpoint = { id: 'x', namespace: 'elsewhere', labels: {}, ports: [] };
+    for (const rule of [{ from: [] }, {}]) {
+      expect(admitsToB(rule).allows(a, b, 80)).toBe(true);
+      expect(admitsToB(rule).allows(outsider, b, 80)).toBe(true);
+    }
+    const egressToAnyone = new NetworkPolicyEvaluator([denyAll, policyOf('e', { podSelector: {}, policyTypes: ['Egress'], egress: [{ to: [] }] })]);
+    expect(egressToAnyone.allows(a, { ...b, namespace: 'elsewhere' }, 443)).toBe(true);
+  });
+
+  test('absent or empty ports admit every port and protocol; a port entry is TCP unless it says otherwise', () => {
+    for (const rule of [{ from: [{ podSelector: {} }] }, { from: [{ podSelector: {} }], ports: [] }]) {
+      expect(admitsToB(rule).allows(a, b, 8080)).toBe(true);
+      expect(admitsToB(rule).allows(a, b, 53, 'UDP')).toBe(true);
+    }
+    const tcp53 = admitsToB({ ports: [{ port: 53 }] });
+    expect(tcp53.allows(a, b, 53)).toBe(true);
+    expect(tcp53.allows(a, b, 53, 'UDP')).toBe(false);
+    const udp53 = admitsToB({ ports: [{ port: 53, protocol: 'UDP' }] });
+    expect(udp53.allows(a, b, 53, 'UDP')).toBe(true);
+    expect(udp53.allows(a, b, 53)).toBe(false);
+    // Only a protocol: every port of it.
+    const allUdp = admitsToB({ ports: [{ protocol: 'UDP' }] });
+    expect(allUdp.allows(a, b, 5353, 'UDP')).toBe(true);
+    expect(allUdp.allows(a, b, 5353)).toBe(false);
+  });
+
+  test('a port range (endPort) and a named port of the destination', () => {
+    const range = admitsToB({ ports: [{ port: 9000, endPort: 9010 }] });
+    expect([8999, 9000, 9005, 9010, 9011].map((p) => range.allows(a, b, p))).toEqual([false, true, true, true, false]);
+    const named = admitsToB({ ports: [{ port: 'http' }] });
+    expect(named.allows(a, { ...b, portNames: { http: 8080 } }, 8080)).toBe(true);
+    expect(named.allows(a, { ...b, portNames: { http: 8080 } }, 80)).toBe(false);
+    expect(named.allows(a, b, 8080)).toBe(false);
+  });
+
+  test('an ipBlock matches the actor\'s IP against cidr minus except, pods and outside addresses alike', () => {
+    const rule = { from: [{ ipBlock: { cidr: '203.0.113.0/24', except: ['203.0.113.128/25'] } }] };
+    const outside = (ip: string): Endpoint => ({ id: `ip ${ip}`, namespace: '', labels: {}, ports: [], ip, outsideCluster: true });
+    expect(admitsToB(rule).allows(outside('203.0.113.7'), b, 80)).toBe(true);
+    expect(admitsToB(rule).allows(outside('203.0.113.200'), b, 80)).toBe(false);
+    expect(admitsToB(rule).allows(outside('198.51.100.7'), b, 80)).toBe(false);
+    expect(admitsToB(rule).allows({ ...a, ip: '203.0.113.9' }, b, 80)).toBe(true);
+    expect(admitsToB(rule).allows({ ...a, ip: '10.244.3.9' }, b, 80)).toBe(false);
+    // Selectors never match an address outside the cluster.
+    expect(admitsToB({ from: [{ namespaceSelector: {} }] }).allows(outside('203.0.113.7'), b, 80)).toBe(false);
+    // Egress to one host only: NodeLocal DNSCache at its link-local address.
+    const dnsOnly = new NetworkPolicyEvaluator([denyAll, policyOf('e', {
+      podSelector: {}, policyTypes: ['Egress'], egress: [{ to: [{ ipBlock: { cidr: '169.254.20.10/32' } }], ports: [{ port: 53, protocol: 'UDP' }] }],
+    })]);
+    expect(dnsOnly.allows(a, outside('169.254.20.10'), 53, 'UDP')).toBe(true);
+    expect(dnsOnly.allows(a, outside('169.254.20.11'), 53, 'UDP')).toBe(false);
+  });
+
+  test('namespaceSelector and podSelector in one peer must both match; in two peers either does', () => {
+    const monitoring = (labels: Record<string, string>): Endpoint => ({
+      id: 'm', namespace: 'monitoring', namespaceLabels: { team: 'observability' }, labels, ports: [],
+    });
+    const prometheus = monitoring({ 'app.kubernetes.io/name': 'prometheus' });
+    const grafana = monitoring({ 'app.kubernetes.io/name': 'grafana' });
+    const team = { matchLabels: { team: 'observability' } };
+    const isPrometheus = { matchLabels: { 'app.kubernetes.io/name': 'prometheus' } };
+    const and = admitsToB({ from: [{ namespaceSelector: team, podSelector: isPrometheus }] });
+    expect(and.allows(prometheus, b, 80)).toBe(true);
+    expect(and.allows(grafana, b, 80)).toBe(false);
+    expect(and.allows({ ...prometheus, namespaceLabels: {} }, b, 80)).toBe(false);
+    const or = admitsToB({ from: [{ namespaceSelector: team }, { podSelector: isPrometheus }] });
+    expect(or.allows(grafana, b, 80)).toBe(true);
+    expect(or.allows({ ...a, labels: { 'app.kubernetes.io/name': 'prometheus' } }, b, 80)).toBe(true);
+    expect(or.allows(a, b, 80)).toBe(false);
+  });
+
+  test('matchExpressions: In, NotIn, Exists and DoesNotExist, in peers and in the policy\'s own selector', () => {
+    const from = (operator: string, values?: string[]) => admitsToB({ from: [{ podSelector: { matchExpressions: [{ key: 'tier', operator, values }] } }] });
+    const pod = (labels: Record<string, string>) => ({ ...a, labels });
+    expect([from('In', ['api', 'web']).allows(pod({ tier: 'api' }), b, 80), from('In', ['api']).allows(pod({ tier: 'db' }), b, 80), from('In', ['api']).allows(pod({}), b, 80)])
+      .toEqual([true, false, false]);
+    expect([from('NotIn', ['db']).allows(pod({ tier: 'api' }), b, 80), from('NotIn', ['db']).allows(pod({ tier: 'db' }), b, 80), from('NotIn', ['db']).allows(pod({}), b, 80)])
+      .toEqual([true, false, true]);
+    expect([from('Exists').allows(pod({ tier: 'x' }), b, 80), from('Exists').allows(pod({}), b, 80)]).toEqual([true, false]);
+    expect([from('DoesNotExist').allows(pod({ tier: 'x' }), b, 80), from('DoesNotExist').allows(pod({}), b, 80)]).toEqual([false, true]);
+    const namespaces = admitsToB({ from: [{ namespaceSelector: { matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'In', values: ['ingress-nginx'] }] } }] });
+    expect(namespaces.allows({ ...a, namespace: 'ingress-nginx' }, b, 80)).toBe(true);
+    expect(namespaces.allows({ ...a, namespace: 'default' }, b, 80)).toBe(false);
+    // A policy selecting its pods by expression isolates exactly those.
+    const isolateDbs = new NetworkPolicyEvaluator([policyOf('db', { podSelector: { matchExpressions: [{ key: 'tier', operator: 'In', values: ['db'] }] }, policyTypes: ['Ingress'] })]);
+    expect(isolateDbs.allows(a, pod({ tier: 'db' }), 80)).toBe(false);
+    expect(isolateDbs.allows(a, pod({ tier: 'api' }), 80)).toBe(true);
+  });
+
+  test('policyTypes left out: Ingress, plus Egress when the policy has egress rules', () => {
+    const egressRules = new NetworkPolicyEvaluator([policyOf('p', { podSelector: { matchLabels: { app: 'a' } }, egress: [{ ports: [{ port: 443 }] }] })]);
+    expect(egressRules.allows(a, b, 443)).toBe(true);
+    expect(egressRules.allows(a, b, 80)).toBe(false);
+    expect(egressRules.allows(b, a, 80)).toBe(false);
   });
 });

@@ -2,9 +2,11 @@
  * The Workload base (lib/workload.ts): ServiceAccount, restricted pod spec, disruption budget, and
  * the NetworkPolicy derived from the connections declared between workloads.
  */
-import { Chart, Testing } from 'cdk8s';
+import { App, Chart, Testing } from 'cdk8s';
 import { Construct } from 'constructs';
-import { PodSpecOptions, NetworkPeer, ServiceEndpoint, Workload, WorkloadProps } from '../lib/workload';
+import {
+  DEFAULT_DNS_PEERS, DNS_PEERS_CONTEXT_KEY, PodSpecOptions, NetworkPeer, ServiceEndpoint, Workload, WorkloadProps,
+} from '../lib/workload';
 
 type K8sObject = Record<string, any>;
 
@@ -32,13 +34,13 @@ class Pods extends Workload {
   }
 }
 
-const DNS_RULE = {
-  to: [{
-    namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } },
-    podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } },
-  }],
-  ports: [{ protocol: 'UDP', port: 53 }, { protocol: 'TCP', port: 53 }],
+const KUBE_DNS_PEER = {
+  namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } },
+  podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } },
 };
+const DNS_PORTS = [{ protocol: 'UDP', port: 53 }, { protocol: 'TCP', port: 53 }];
+/** The default DNS rule: kube-dns pods and NodeLocal DNSCache, UDP and TCP 53. */
+const DNS_RULE = { to: [KUBE_DNS_PEER, { ipBlock: { cidr: '169.254.20.10/32' } }], ports: DNS_PORTS };
 
 function selectorOf(name: string) {
   return { podSelector: { matchLabels: { 'app.kubernetes.io/name': name, 'app.kubernetes.io/instance': 'app' } } };
@@ -300,5 +302,48 @@ describe('Workload NetworkPolicy', () => {
     api.allowPeers(7946);
     expect(policy(chart, 'api').egress[0]).toEqual(DNS_RULE);
     expect(policy(chart, 'api').egress).toHaveLength(4);
+  });
+});
+
+describe('Workload DNS egress', () => {
+  test('by default reaches the kube-dns pods and NodeLocal DNSCache at 169.254.20.10, UDP and TCP 53', () => {
+    const chart = Testing.chart();
+    new Pods(chart, 'api');
+    expect(policy(chart, 'api').egress[0]).toEqual(DNS_RULE);
+    expect(DEFAULT_DNS_PEERS.map((p) => p.description)).toEqual(['kube-dns (namespace kube-system)', 'cidr 169.254.20.10/32']);
+  });
+
+  test('dnsPeers replaces the peers, e.g. a managed DNS or a cache on another address', () => {
+    const chart = Testing.chart();
+    new Pods(chart, 'api', { dnsPeers: [NetworkPeer.kubeDns('dns-system'), NetworkPeer.nodeLocalDnsCache('169.254.0.10'), NetworkPeer.cidr('10.96.0.10/32')] });
+    expect(policy(chart, 'api').egress[0]).toEqual({
+      to: [
+        { ...KUBE_DNS_PEER, namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'dns-system' } } },
+        { ipBlock: { cidr: '169.254.0.10/32' } },
+        { ipBlock: { cidr: '10.96.0.10/32' } },
+      ],
+      ports: DNS_PORTS,
+    });
+  });
+
+  test('every workload below a scope takes the DNS peers set as context there; its own prop wins', () => {
+    const app = new App();
+    app.node.setContext(DNS_PEERS_CONTEXT_KEY, [NetworkPeer.cidr('10.0.0.10/32')]);
+    const chart = new Chart(app, 'apps');
+    new Pods(chart, 'api');
+    new Pods(chart, 'web', { dnsPeers: DEFAULT_DNS_PEERS });
+    const objects = chart.toJson();
+    const egressOf = (name: string) => find(objects, 'NetworkPolicy', name).spec.egress[0];
+    expect(egressOf('api')).toEqual({ to: [{ ipBlock: { cidr: '10.0.0.10/32' } }], ports: DNS_PORTS });
+    expect(egressOf('web')).toEqual(DNS_RULE);
+  });
+
+  test.each<[string, () => unknown, RegExp]>([
+    ['an empty list', () => [], /^test: w\.dnsPeers must be a non-empty list of NetworkPeer .* but \[\] was provided$/],
+    ['something that is not a NetworkPeer', () => [{ ipBlock: { cidr: '10.0.0.10/32' } }], /^test: w\.dnsPeers must be a non-empty list of NetworkPeer/],
+    ['a CIDR that is not IPv4', () => [NetworkPeer.nodeLocalDnsCache('169.254.20.300')],
+      /^test: w\.dnsPeers\[0\] must be an IPv4 CIDR such as 169\.254\.20\.10\/32 but "169\.254\.20\.300\/32" was provided$/],
+  ])('refuses %s', (_what, dnsPeers, message) => {
+    expect(() => new Pods(Testing.chart(), 'w', { dnsPeers: dnsPeers() as NetworkPeer[] })).toThrow(message);
   });
 });

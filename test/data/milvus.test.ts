@@ -1,7 +1,7 @@
 import { spawnSync } from 'child_process';
 import { createHash } from 'crypto';
-import { chmodSync, readFileSync, writeFileSync } from 'fs';
-import { join } from 'path';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'fs';
+import { dirname, join } from 'path';
 import { ApiObject, Chart, Testing } from 'cdk8s';
 import { parse } from 'yaml';
 import {
@@ -208,6 +208,50 @@ describe('MilvusCluster', () => {
     expect(env(container(prod.kafka.statefulSet.toJson()), 'CLUSTER_ID')?.value).not.toBe(clusterId);
   });
 
+  test('Kafka logs to stdout only: a console-only log4j file and no GC log files, nothing left under /opt/kafka/logs', () => {
+    const { objects } = synthCluster();
+    const kafka = find(objects, 'StatefulSet', 'milvus-kafka');
+    const c = container(kafka);
+    const files = find(objects, 'ConfigMap', 'milvus-kafka-scripts').data;
+    // kafka-server-start.sh keeps a KAFKA_LOG4J_OPTS that is set: it must name the mounted console-only file.
+    expect(env(c, 'KAFKA_LOG4J_OPTS')?.value).toBe('-Dlog4j.configuration=file:/opt/milvus-kafka/kafka-log4j.properties');
+    expect(c.volumeMounts).toContainEqual({ name: 'scripts', mountPath: '/opt/milvus-kafka', readOnly: true });
+    const log4j = files['kafka-log4j.properties'] as string;
+    expect(log4j).toBe(readFileSync(join(__dirname, '../../lib/data/milvus/kafka-log4j.properties'), 'utf8'));
+    const properties = Object.fromEntries(log4j.split('\n').filter((l) => l && !l.startsWith('#')).map((l) => l.split('=', 2) as [string, string]));
+    const appenders = Object.entries(properties).filter(([k]) => /^log4j\.appender\.[^.]+$/.test(k));
+    expect(appenders).toEqual([['log4j.appender.stdout', 'org.apache.log4j.ConsoleAppender']]);
+    expect(Object.keys(properties).filter((k) => /\.File$/i.test(k))).toEqual([]);
+    // Every logger that names an appender names the console one.
+    for (const [key, value] of Object.entries(properties).filter(([k]) => /^log4j\.(rootLogger|logger\.)/.test(k))) {
+      expect([key, value.split(',').slice(1).map((a) => a.trim()).filter((a) => a !== 'stdout')]).toEqual([key, []]);
+    }
+    // kafka-run-class.sh turns -loggc (passed by kafka-server-start.sh) into GC log files only while
+    // KAFKA_GC_LOG_OPTS is empty; the value set leaves the JVM logging warnings to stdout.
+    const gc = env(c, 'KAFKA_GC_LOG_OPTS')?.value as string;
+    expect(gc.trim()).not.toBe('');
+    expect(gc).not.toMatch(/file=|-Xloggc/);
+    // Nothing writes /opt/kafka/logs any more: a token emptyDir, not the 1Gi that used to fill up.
+    expect(kafka.spec.template.spec.volumes).toContainEqual({ name: 'logs', emptyDir: { sizeLimit: '16Mi' } });
+  });
+
+  test('a Kafka node is ready only once it is back in the ISR of its partitions, checked by kafka-ready.sh', () => {
+    const { objects } = synthCluster();
+    const c = container(find(objects, 'StatefulSet', 'milvus-kafka'));
+    expect(c.readinessProbe).toEqual({
+      exec: { command: ['/bin/sh', '/opt/milvus-kafka/kafka-ready.sh', 'localhost:9092', '25'] },
+      initialDelaySeconds: 0, periodSeconds: 30, timeoutSeconds: 30, failureThreshold: 3,
+    });
+    // The script gives up before the kubelet does, so a hung tool is reported, not killed silently.
+    expect(Number(c.readinessProbe.exec.command[3])).toBeLessThan(c.readinessProbe.timeoutSeconds);
+    const files = find(objects, 'ConfigMap', 'milvus-kafka-scripts').data;
+    for (const file of ['kafka-ready.sh', 'kafka-tools-log4j.properties']) {
+      expect(files[file]).toBe(readFileSync(join(__dirname, `../../lib/data/milvus/${file}`), 'utf8'));
+    }
+    // Liveness stays a plain port check: a broker catching up must not be restarted.
+    expect(c.livenessProbe.tcpSocket).toEqual({ port: 'broker' });
+  });
+
   test('runs every Milvus role with the replicas it is given', () => {
     const { objects, milvus } = synthCluster({
       proxy: { replicas: 3 },
@@ -255,7 +299,7 @@ describe('MilvusCluster', () => {
 
     const containerPorts = (name: string) => Object.fromEntries(container(find(objects, 'Deployment', name)).ports.map((p: Json) => [p.name, p.containerPort]));
     expect(containerPorts('milvus-mixcoord')).toMatchObject({
-      rootcoord: config.rootCoord.port, querycoord: config.queryCoord.port, datacoord: config.dataCoord.port, indexcoord: config.indexCoord.port,
+      rootcoord: config.rootCoord.port, querycoord: config.queryCoord.port, datacoord: config.dataCoord.port,
     });
     expect(containerPorts('milvus')).toMatchObject({ milvus: config.proxy.port, internal: config.proxy.internalPort });
     expect(containerPorts('milvus-querynode').querynode).toBe(config.queryNode.port);
@@ -268,6 +312,21 @@ describe('MilvusCluster', () => {
     expect(userYaml(standby).rootCoord.enableActiveStandby).toBe(true);
     expect(userYaml(standby).dataCoord.enableActiveStandby).toBe(true);
     expect(find(standby, 'Deployment', 'milvus-mixcoord').spec.strategy.type).toBe('RollingUpdate');
+  });
+
+  test('opens no index-coordinator port: in 2.3 the data coordinator does its work and nothing listens on 31000', () => {
+    const { objects } = synthCluster();
+    const mixcoord = find(objects, 'Deployment', 'milvus-mixcoord');
+    expect(container(mixcoord).ports.map((p: Json) => [p.name, p.containerPort])).toEqual([
+      ['rootcoord', 53100], ['querycoord', 19531], ['datacoord', 13333], ['metrics', 9091],
+    ]);
+    expect(find(objects, 'Service', 'milvus-mixcoord').spec.ports.map((p: Json) => p.port)).toEqual([53100, 19531, 13333, 9091]);
+    expect(userYaml(objects).indexCoord).toEqual({ enableActiveStandby: false });
+    const policies = objects.filter((o) => o.kind === 'NetworkPolicy');
+    const ports = policies.flatMap((o) => [...(o.spec.ingress ?? []), ...(o.spec.egress ?? [])]).flatMap((r: Json) => r.ports ?? []).map((p: Json) => p.port);
+    expect(ports).not.toContain(31000);
+    // The mixture process still runs the index coordinator's role.
+    expect(container(mixcoord).args).toContain('-indexcoord');
   });
 
   test('passes credentials only as references to Secrets', () => {
@@ -338,7 +397,7 @@ describe('MilvusCluster', () => {
 
   test('opens the network between roles on exactly the ports they call', () => {
     const { objects } = synthCluster();
-    const coordinatorPorts = [13333, 19531, 31000, 53100];
+    const coordinatorPorts = [13333, 19531, 53100];
     const roles = ['milvus-mixcoord', 'milvus', 'milvus-querynode', 'milvus-datanode', 'milvus-indexnode'];
     const etcdIn = policyPeers(objects, 'milvus-etcd', 'ingress');
     const minioIn = policyPeers(objects, 'milvus-minio', 'ingress');
@@ -433,8 +492,12 @@ describe('Milvus bad input', () => {
     expect(() => new MilvusCluster(chart, 'milvus', props))
       .toThrow(/^logistics\/prod: milvus\.messageQueue must be a message queue for the Milvus cluster .* but undefined was provided$/);
     expect(clusterError({ messageQueue: { kafka: { replicas: 2 } } })).toThrow(/milvus\.messageQueue\.kafka\.replicas must be an odd number .* but 2 was provided/);
-    expect(clusterError({ messageQueue: { kafka: { image: 'bitnami/kafka:3.8.0' } } })).toThrow(/milvus\.messageQueue\.kafka\.image must be an apache\/kafka image 3\.7 or later/);
-    expect(clusterError({ messageQueue: { kafka: { image: 'apache/kafka:3.6.2' } } })).toThrow(/milvus\.messageQueue\.kafka\.image must be an apache\/kafka image 3\.7 or later .* but "apache\/kafka:3\.6\.2" was provided/);
+    expect(clusterError({ messageQueue: { kafka: { image: 'bitnami/kafka:3.8.0' } } })).toThrow(/milvus\.messageQueue\.kafka\.image must be an apache\/kafka image 3\.7 to 3\.9/);
+    expect(clusterError({ messageQueue: { kafka: { image: 'apache/kafka:3.6.2' } } })).toThrow(/milvus\.messageQueue\.kafka\.image must be an apache\/kafka image 3\.7 to 3\.9 .* but "apache\/kafka:3\.6\.2" was provided/);
+    // Kafka 4 logs with log4j 2 and would ignore the console-only log4j 1 file.
+    expect(clusterError({ messageQueue: { kafka: { image: 'apache/kafka:4.0.0' } } })).toThrow(/milvus\.messageQueue\.kafka\.image must be an apache\/kafka image 3\.7 to 3\.9 .* but "apache\/kafka:4\.0\.0" was provided/);
+    expect(() => synthCluster({ messageQueue: { kafka: { image: 'apache/kafka:3.7.1' } } })).not.toThrow();
+    expect(() => synthCluster({ messageQueue: { kafka: { image: 'apache/kafka:3.9.0' } } })).not.toThrow();
   });
 
   test('storage sizes and classes that are not Kubernetes quantities and names', () => {
@@ -525,5 +588,99 @@ describe('kafka-node.sh', () => {
       expect(bad.stderr).toContain(`cannot take a node id from pod name '${name}'`);
       expect(bad.stdout).not.toContain('node=');
     }
+  });
+});
+
+describe('kafka-ready.sh', () => {
+  const script = join(__dirname, '../../lib/data/milvus/kafka-ready.sh');
+  let dir: { path: string; remove: () => void };
+  let bin: string;
+
+  beforeAll(() => {
+    dir = tempDir('kafka-ready');
+    bin = join(dir.path, 'bin');
+    mkdirSync(bin);
+    // Stands in for the image's kafka-topics.sh: records how it was run, prints STUB_REPORT, exits STUB_STATUS.
+    const stub = join(bin, 'kafka-topics.sh');
+    writeFileSync(stub, [
+      '#!/bin/sh',
+      'printf \'%s\\n\' "$*" "heap=$KAFKA_HEAP_OPTS" "log4j=$KAFKA_LOG4J_OPTS" > "$STUB_RECORD"',
+      'if [ -n "${STUB_SLEEP:-}" ]; then sleep "$STUB_SLEEP"; fi',
+      'if [ -n "${STUB_REPORT:-}" ]; then cat "$STUB_REPORT"; fi',
+      'exit "${STUB_STATUS:-0}"',
+      '',
+    ].join('\n'));
+    chmodSync(stub, 0o755);
+  });
+  afterAll(() => dir.remove());
+
+  /** A partition line as kafka-topics.sh 3.8 prints it for --under-replicated-partitions. */
+  const line = (topic: string, partition: number, leader: number, replicas: number[], isr: number[]) =>
+    `\tTopic: ${topic}\tPartition: ${partition}\tLeader: ${leader}\tReplicas: ${replicas.join(',')}\tIsr: ${isr.join(',')}\tElr: N/A\tLastKnownElr: N/A`;
+
+  let run = 0;
+  const ready = (pod: string | undefined, report: string[], extra: Record<string, string> = {}, args = ['localhost:9092', '5']) => {
+    run += 1;
+    const reportFile = join(dir.path, `report-${run}`);
+    const record = join(dir.path, `record-${run}`);
+    writeFileSync(reportFile, report.map((l) => `${l}\n`).join(''));
+    writeFileSync(record, '');
+    const result = spawnSync('/bin/sh', [script, ...args], {
+      env: { PATH: process.env.PATH, KAFKA_BIN_DIR: bin, STUB_REPORT: reportFile, STUB_RECORD: record, ...(pod ? { POD_NAME: pod } : {}), ...extra },
+      encoding: 'utf8',
+    });
+    return { status: result.status, stderr: result.stderr, record: readFileSync(record, 'utf8') };
+  };
+
+  test('ready when no partition is under-replicated; asks the local broker with a small heap and quiet logging', () => {
+    const result = ready('milvus-kafka-1', []);
+    expect(result.status).toBe(0);
+    const [args, heap, log4j] = result.record.split('\n');
+    expect(args).toBe('--bootstrap-server localhost:9092 --describe --under-replicated-partitions');
+    // Not the broker's MaxRAMPercentage=50 from the container environment: the probe shares its memory limit.
+    expect(heap).toBe('heap=-Xms32m -Xmx128m');
+    expect(log4j).toBe(`log4j=-Dlog4j.configuration=file:${dirname(script)}/kafka-tools-log4j.properties`);
+  });
+
+  test('ready while other brokers are behind, as long as this one is in every ISR it belongs to', () => {
+    const result = ready('milvus-kafka-1', [
+      line('by-dev-rootcoord-dml_0', 0, 1, [1, 2, 0], [1, 0]),
+      line('__consumer_offsets', 7, 0, [0, 2, 1], [0, 1]),
+      // Broker 10 and 11 are not broker 1.
+      line('by-dev-rootcoord-dml_1', 0, 10, [10, 11, 2], [2]),
+    ], {}, ['localhost:9092', '5']);
+    expect([result.status, result.stderr]).toEqual([0, '']);
+  });
+
+  test('not ready while it is missing from the ISR of a partition it holds, naming the partitions', () => {
+    const result = ready('milvus-kafka-2', [
+      line('by-dev-rootcoord-dml_0', 0, 1, [1, 2, 0], [1, 0]),
+      line('by-dev-rootcoord-dml_0', 1, 0, [0, 1, 2], [0, 1, 2]),
+      line('__consumer_offsets', 12, 0, [2, 0, 1], [0, 1]),
+    ]);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain('broker 2 not ready: not yet in the in-sync replicas of by-dev-rootcoord-dml_0-0 __consumer_offsets-12');
+    // A lone broker 1 is not broker 12 or 21.
+    expect(ready('milvus-kafka-1', [line('t', 0, 12, [12, 21, 0], [0])]).status).toBe(0);
+  });
+
+  test('not ready when the tool fails or does not answer in time', () => {
+    const failed = ready('milvus-kafka-0', [], { STUB_STATUS: '1' });
+    expect(failed.status).toBe(1);
+    expect(failed.stderr).toContain('broker 0 not ready: kafka-topics.sh --describe failed or took more than 5s');
+    const started = Date.now();
+    const hung = ready('milvus-kafka-0', [], { STUB_SLEEP: '30' }, ['localhost:9092', '1']);
+    expect(hung.status).toBe(1);
+    expect(hung.stderr).toContain('took more than 1s');
+    expect(Date.now() - started).toBeLessThan(15000);
+  });
+
+  test('refuses to run without a pod ordinal or with bad arguments', () => {
+    expect(ready(undefined, []).status).toBe(64);
+    expect(ready(undefined, []).stderr).toContain('POD_NAME is not set');
+    const bad = ready('milvus-kafka', []);
+    expect([bad.status, bad.stderr]).toEqual([64, "kafka-ready.sh: cannot take a node id from pod name 'milvus-kafka': it does not end in -<ordinal>\n"]);
+    expect(ready('milvus-kafka-0', [], {}, ['localhost:9092']).status).toBe(64);
+    expect(ready('milvus-kafka-0', [], {}, ['localhost:9092', '5s']).stderr).toContain("the timeout must be a whole number of seconds, not '5s'");
   });
 });

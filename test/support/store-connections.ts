@@ -24,7 +24,8 @@ const deploy = (name: string) => `Deployment/${name}`;
 function milvusCluster(peers: { etcd: boolean; minio: boolean }): string[] {
   const [proxy, coord, query, data, index] = ['milvus', 'milvus-mixcoord', 'milvus-querynode', 'milvus-datanode', 'milvus-indexnode'].map(deploy);
   const roles = [proxy, coord, query, data, index];
-  const coordinatorPorts = [53100, 19531, 13333, 31000]; // root, query, data, index coordinators
+  // Root, query and data coordinators; 2.3's index coordinator works inside the data coordinator.
+  const coordinatorPorts = [53100, 19531, 13333];
   return [
     ...roles.flatMap((role) => [...link(role, sts('milvus-etcd'), 2379), ...link(role, sts('milvus-minio'), 9000)]),
     ...roles.filter((role) => role !== coord).flatMap((role) => link(role, coord, ...coordinatorPorts)),

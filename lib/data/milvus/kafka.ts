@@ -3,6 +3,7 @@ import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { ResourceRequirements, secureContainer } from '../../container';
 import { readAsset } from '../../assets';
+import { execProbe } from '../../probes';
 import { ServiceEndpoint } from '../../workload';
 import { StatefulWorkload } from '../stateful-workload';
 import { StorageOptions } from '../storage';
@@ -12,7 +13,7 @@ import { KAFKA_PORTS } from './ports';
 export interface MilvusKafkaProps {
   /** Name of the StatefulSet and of the client Service; the headless Service is `<name>-headless`. */
   readonly name: string;
-  /** Pinned `apache/kafka` image (3.7 or later: configured by KAFKA_* variables). */
+  /** Pinned `apache/kafka` image, 3.7 to 3.9: configured by KAFKA_* variables, logging with log4j 1. */
   readonly image: string;
   /** Nodes, odd: every node is also a KRaft controller, and the controllers need a majority. */
   readonly replicas: number;
@@ -27,6 +28,12 @@ export interface MilvusKafkaProps {
 const DATA_DIR = '/var/lib/kafka/data';
 const SCRIPT_DIR = '/opt/milvus-kafka';
 const SCRIPT = 'kafka-node.sh';
+const READY_SCRIPT = 'kafka-ready.sh';
+const LOG4J = 'kafka-log4j.properties';
+/** Read by kafka-ready.sh from beside itself. */
+const TOOLS_LOG4J = 'kafka-tools-log4j.properties';
+/** Seconds the readiness script gives `kafka-topics.sh`, within the probe's own timeout. */
+const READY_TIMEOUT_SECONDS = 25;
 /** Milvus's insert messages can be several MiB (milvus-helm raises Kafka's limits the same way). */
 const MAX_MESSAGE_BYTES = 10 * 1024 * 1024;
 
@@ -63,7 +70,7 @@ export class MilvusKafka extends StatefulWorkload {
 
     const scripts = new k8s.KubeConfigMap(this, 'Scripts', {
       metadata: { name: `${this.name}-scripts`, labels: { ...this.labels.labels } },
-      data: { [SCRIPT]: readAsset(`lib/data/milvus/${SCRIPT}`) },
+      data: Object.fromEntries([SCRIPT, READY_SCRIPT, LOG4J, TOOLS_LOG4J].map((file) => [file, readAsset(`lib/data/milvus/${file}`)])),
     });
 
     const env: Record<string, string> = {
@@ -91,6 +98,13 @@ export class MilvusKafka extends StatefulWorkload {
       KAFKA_LOG_ROLL_HOURS: '24',
       // Heap from the memory limit; the rest is page cache, which Kafka reads and writes through.
       KAFKA_HEAP_OPTS: '-XX:MaxRAMPercentage=50.0 -XX:InitialRAMPercentage=50.0',
+      // Logs to stdout only: kafka-server-start.sh keeps a KAFKA_LOG4J_OPTS that is set, instead of
+      // the image's log4j.properties and its files under /opt/kafka/logs that nothing cleans up.
+      KAFKA_LOG4J_OPTS: `-Dlog4j.configuration=file:${SCRIPT_DIR}/${LOG4J}`,
+      // kafka-server-start.sh passes -loggc, which kafka-run-class.sh honours only while this is
+      // empty (GC logs of up to 10 x 100M in /opt/kafka/logs). This value is the JVM's default:
+      // warnings to stdout. (The docker image leaves both variables out of server.properties.)
+      KAFKA_GC_LOG_OPTS: '-Xlog:all=warning:stdout:uptime,level,tags',
     };
 
     const tcpProbe = (periodSeconds: number, failureThreshold: number): k8s.Probe => ({
@@ -114,12 +128,17 @@ export class MilvusKafka extends StatefulWorkload {
       ],
       startupProbe: tcpProbe(10, 60),
       livenessProbe: tcpProbe(10, 6),
-      readinessProbe: tcpProbe(10, 3),
+      // Ready once back in the ISR of all its partitions, so a rolling restart waits for it.
+      readinessProbe: execProbe(
+        ['/bin/sh', `${SCRIPT_DIR}/${READY_SCRIPT}`, `localhost:${KAFKA_PORTS.broker}`, String(READY_TIMEOUT_SECONDS)],
+        { periodSeconds: 30, timeoutSeconds: READY_TIMEOUT_SECONDS + 5, failureThreshold: 3 },
+      ),
       volumeMounts: [
         { name: 'data', mountPath: DATA_DIR },
         { name: 'scripts', mountPath: SCRIPT_DIR, readOnly: true },
-        // The image's start script writes server.properties here; the JVM writes logs and temp files.
+        // The image's start script writes server.properties here.
         { name: 'config', mountPath: '/opt/kafka/config' },
+        // kafka-run-class.sh creates this directory when KAFKA_LOG4J_OPTS is set; nothing writes to it.
         { name: 'logs', mountPath: '/opt/kafka/logs' },
         { name: 'tmp', mountPath: '/tmp' },
       ],
@@ -146,7 +165,7 @@ export class MilvusKafka extends StatefulWorkload {
         volumes: [
           { name: 'scripts', configMap: { name: scripts.name } },
           emptyDir('config', '16Mi'),
-          emptyDir('logs', '1Gi'),
+          emptyDir('logs', '16Mi'),
           emptyDir('tmp', '256Mi'),
         ],
         spread: props.replicas > 1,

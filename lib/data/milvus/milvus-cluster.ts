@@ -33,7 +33,7 @@ export interface KafkaOptions {
   readonly storage?: StorageOptions;
   /** @default requests 500m / 2Gi, limits 2 CPU / 4Gi */
   readonly resources?: ResourceRequirements;
-  /** @default 'apache/kafka:3.8.0' */
+  /** An `apache/kafka` image 3.7 to 3.9. @default 'apache/kafka:3.8.0' */
   readonly image?: string;
   /**
    * Hours messages are kept: long enough for data nodes to flush them and for recovery to replay.
@@ -199,8 +199,10 @@ function resolveKafka(v: Validator, queue: MessageQueueOptions | undefined): Omi
   const resources = options.resources ?? DEFAULT_KAFKA_RESOURCES;
   validateResources(k, 'resources', resources);
   const image = k.pinnedImage('image', options.image ?? DEFAULT_KAFKA_IMAGE);
-  if (!/^apache\/kafka:(3\.([7-9]|\d{2,})|[4-9])\./.test(image)) {
-    k.fail('image', 'an apache/kafka image 3.7 or later (its start script reads the KAFKA_* variables set here)', image);
+  // 3.7 is the first image configured by KAFKA_* variables; 4.0 replaced log4j 1, whose
+  // configuration the brokers and the readiness probe are given here.
+  if (!/^apache\/kafka:3\.[7-9]\./.test(image)) {
+    k.fail('image', 'an apache/kafka image 3.7 to 3.9 (its start script reads the KAFKA_* variables set here, and it logs with log4j 1)', image);
   }
   const retentionHours = k.integer('retentionHours', options.retentionHours ?? 168, 1, 24 * 365);
   return { replicas, storage, resources, image, retentionHours };

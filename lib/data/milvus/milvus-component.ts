@@ -13,7 +13,10 @@ import { MILVUS_PORTS } from './ports';
 export enum MilvusRole {
   /** Every role in one process, RocksMQ as the message queue. */
   STANDALONE = 'standalone',
-  /** Root, query, data and index coordinators in one process (milvus-helm's default). */
+  /**
+   * Root, query, data and index coordinators in one process (milvus-helm's default). In 2.3 the
+   * index coordinator runs inside the data coordinator and listens on no port of its own.
+   */
   MIX_COORD = 'mixcoord',
   /** The access layer clients connect to. */
   PROXY = 'proxy',
@@ -43,9 +46,8 @@ const ROLES: Record<MilvusRole, RoleSpec> = {
       { name: 'rootcoord', containerPort: MILVUS_PORTS.rootCoord },
       { name: 'querycoord', containerPort: MILVUS_PORTS.queryCoord },
       { name: 'datacoord', containerPort: MILVUS_PORTS.dataCoord },
-      { name: 'indexcoord', containerPort: MILVUS_PORTS.indexCoord },
     ],
-    servicePorts: ['rootcoord', 'querycoord', 'datacoord', 'indexcoord'],
+    servicePorts: ['rootcoord', 'querycoord', 'datacoord'],
   },
   [MilvusRole.PROXY]: {
     args: ['milvus', 'run', 'proxy'],

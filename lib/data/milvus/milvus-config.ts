@@ -62,7 +62,8 @@ export function renderUserYaml(settings: MilvusSettings): string {
     proxy: { port: MILVUS_PORTS.proxy, internalPort: MILVUS_PORTS.proxyInternal },
     queryCoord: { port: MILVUS_PORTS.queryCoord, enableActiveStandby: standby },
     queryNode: { port: MILVUS_PORTS.queryNode },
-    indexCoord: { port: MILVUS_PORTS.indexCoord, enableActiveStandby: standby },
+    // No port: 2.3's index coordinator serves through the data coordinator.
+    indexCoord: { enableActiveStandby: standby },
     indexNode: { port: MILVUS_PORTS.indexNode },
     dataCoord: { port: MILVUS_PORTS.dataCoord, enableActiveStandby: standby },
     dataNode: { port: MILVUS_PORTS.dataNode },

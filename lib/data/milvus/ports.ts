@@ -12,8 +12,8 @@ export const MILVUS_PORTS = {
   metrics: 9091,
   rootCoord: 53100,
   queryCoord: 19531,
+  /** The data coordinator also does the index coordinator's work: Milvus 2.3 has no index-coordinator listener. */
   dataCoord: 13333,
-  indexCoord: 31000,
   queryNode: 21123,
   dataNode: 21124,
   indexNode: 21121,
