@@ -184,7 +184,11 @@ describe('MySql: replication set-up in the manifests', () => {
     const r = env(mysqlContainer(replica));
     expect(r.MYSQL_SOURCE_HOST).toBe('mysql-primary');
     expect(r.MYSQL_SOURCE_PORT).toBe('3306');
+    // server.sh starts a replica read-only once the data directory server.cnf names is initialised.
+    expect(r.MYSQL_DATA_DIR).toBe('/var/lib/mysql/data');
+    expect(config.split('\n')).toContain(`datadir = ${r.MYSQL_DATA_DIR}`);
     expect(env(mysqlContainer(primary)).MYSQL_SOURCE_HOST).toBeUndefined();
+    expect(env(mysqlContainer(primary)).MYSQL_DATA_DIR).toBeUndefined();
     for (const sts of [primary, replica]) {
       const e = env(mysqlContainer(sts));
       expect(e.MYSQL_APP_DATABASE).toBe('logistics');
@@ -260,6 +264,9 @@ describe('MySql: probes, resources and pod security', () => {
     const probe = find(objects, 'ConfigMap', 'mysql-scripts').data['probe.sh'];
     expect(probe).toContain('mysqladmin');
     expect(probe).toContain('setup-complete');
+    // A replica is ready only while it replicates (probe.sh is run against servers in mysql-scripts.test.ts).
+    expect(probe).toContain('Replica_IO_Running|Slave_IO_Running');
+    expect(env(mysqlContainer(statefulSets[1])).MYSQL_ROLE).toBe('replica');
   });
 
   test('resources: sensible defaults, or the configured ones', () => {

@@ -49,3 +49,16 @@ sql_name() {
   local quote='`'
   printf '%s%s%s' "$quote" "${1//$quote/$quote$quote}" "$quote"
 }
+
+# replica_status: `Field: value` lines: Global_read_only (the server's read_only, 0 or 1), then the
+# fields of SHOW REPLICA STATUS, none of them when replication is not configured.
+replica_status() {
+  local_sql --connect-timeout=3 --column-names --vertical -e 'SELECT @@global.read_only AS Global_read_only; SHOW REPLICA STATUS'
+}
+
+# status_field STATUS NAMES: the value of the first field of STATUS named one of NAMES, an
+# alternation because MySQL says Source_Host and Replica_IO_Running where MariaDB says Master_Host
+# and Slave_IO_Running. Empty when there is no such field.
+status_field() {
+  sed -n -E "/^ *($2):/{s/^ *($2): ?(.*)$/\\2/p;q;}" <<<"$1"
+}

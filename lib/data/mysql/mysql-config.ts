@@ -78,8 +78,9 @@ export function resolveTuning(v: Validator, field: string, tuning: MySqlTuning |
 
 /**
  * The server configuration of every pod (MySQL 8.0 option names). Per-pod values (server id,
- * report host) are command-line options from server.sh; read-only is set by replication.sh,
- * because the entrypoint's first initialisation must write.
+ * report host) are command-line options from server.sh; so is a replica's read-only (once its data
+ * directory is initialised), and replication.sh persists super_read_only: a read_only here would
+ * break the entrypoint's first initialisation, which writes.
  */
 export function renderServerCnf(tuning: ResolvedMySqlTuning): string {
   return [

@@ -13,8 +13,9 @@ export interface MySqlReplicasOptions {
 /**
  * The MySQL read replicas: StatefulSet `<name>-replica`, read-only behind the Service
  * `<name>-read`. A new replica copies the primary's data, then replicates with GTID
- * auto-positioning; a restarted one resumes where it stopped. A replica joins the read Service only
- * once it replicates and is read-only. The pods prefer other nodes and zones than the primary, and
+ * auto-positioning; a restarted one resumes where it stopped, and one that can no longer catch up
+ * (the primary purged the binary logs it needs) copies again. A replica is read-only from its
+ * start and is in the read Service only while both its replication threads run. The pods prefer other nodes and zones than the primary, and
  * with more than one replica a PodDisruptionBudget keeps all but one serving.
  */
 export class MySqlReplicas extends MySqlServer {

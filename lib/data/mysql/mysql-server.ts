@@ -5,7 +5,7 @@ import { execProbe } from '../../probes';
 import { ServiceEndpoint } from '../../workload';
 import { avoidAffinity, StatefulWorkload } from '../stateful-workload';
 import { StorageOptions } from '../storage';
-import { CONFIG_DIR, CONFIG_FILE, DATA_MOUNT, MYSQL_PORT, MYSQL_UID, RUN_DIR, SCRIPTS_DIR } from './mysql-config';
+import { CONFIG_DIR, CONFIG_FILE, DATA_DIR, DATA_MOUNT, MYSQL_PORT, MYSQL_UID, RUN_DIR, SCRIPTS_DIR } from './mysql-config';
 
 /** The application's account: all privileges on the application database, nothing else. */
 export interface MySqlAppUser {
@@ -141,6 +141,8 @@ export abstract class MySqlServer extends StatefulWorkload {
       ...(role.source ? [
         { name: 'MYSQL_SOURCE_HOST', value: role.source.host },
         { name: 'MYSQL_SOURCE_PORT', value: String(role.source.port) },
+        // server.sh starts a replica with --read-only once this directory is initialised.
+        { name: 'MYSQL_DATA_DIR', value: DATA_DIR },
       ] : []),
     ];
   }

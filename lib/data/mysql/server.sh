@@ -13,6 +13,14 @@
 # Server ids are unique per StatefulSet pod: the primary is 1 + ordinal (1: it runs one pod),
 # replica N is 100 + N.
 #
+# A replica whose data directory is initialised starts with --read-only, so that it is read-only
+# from its first connection, before replication.sh runs (MariaDB does not persist read_only; MySQL
+# also has super_read_only persisted by replication.sh). On first initialisation it does not: the
+# entrypoint passes the same options to its temporary server, which must write.
+#
+# Stopping: a TERM stops the set-up attempt under way (replication.sh kills its copy and makes the
+# server read-only again) and the server; this script exits once both have.
+#
 # Environment (defaults are the pod's):
 #   HOSTNAME                   the pod's name, `<statefulset>-<ordinal>`
 #   MYSQL_ROLE                 primary | replica (required)
@@ -21,6 +29,8 @@
 #   MYSQL_RUN_DIR              where the ready file is written [/var/run/mysqld]
 #   MYSQL_SETUP_RETRY_SECONDS  pause after a failed set-up attempt [10]
 #   MYSQL_ENTRYPOINT           the server's entry point [docker-entrypoint.sh]
+#   MYSQL_DATA_DIR             the server's data directory, initialised once it holds `mysql`
+#                              (the entrypoint's test) [/var/lib/mysql/data]
 #   and everything replication.sh reads.
 # Arguments: passed to the entry point ahead of --server-id (the pod passes `mysqld`).
 set -euo pipefail
@@ -49,14 +59,15 @@ case $role in
 esac
 args=("$@" "--server-id=$server_id")
 if [[ -n ${MYSQL_HEADLESS_SERVICE:-} ]]; then args+=("--report-host=$HOSTNAME.$MYSQL_HEADLESS_SERVICE"); fi
+if [[ $role == replica && -d ${MYSQL_DATA_DIR:-/var/lib/mysql/data}/mysql ]]; then args+=(--read-only=ON); fi
 
 # Left over from an earlier run of this container (the directory outlives container restarts).
 rm -f "$ready_file"
 
-# Retries the set-up until it succeeds; a TERM stops the attempt under way.
+# Retries the set-up until it succeeds; a TERM stops the attempt under way and waits for its exit.
 run_setup() {
   local child=
-  trap 'if [[ -n $child ]]; then kill -TERM "$child" 2>/dev/null || true; fi; exit 143' TERM
+  trap 'if [[ -n $child ]]; then kill -TERM "$child" 2>/dev/null || true; wait "$child" || true; fi; exit 143' TERM
   while :; do
     bash "$here/replication.sh" &
     child=$!
@@ -77,7 +88,7 @@ server=$!
 run_setup &
 setup=$!
 
-# Shutdown: the server gets the TERM (mysqld shuts down cleanly), the set-up is abandoned.
+# Shutdown: the server gets the TERM (mysqld shuts down cleanly), the set-up stops.
 trap 'kill -TERM "$setup" "$server" 2>/dev/null || true' TERM INT
 
 # wait returns early when a signal arrives; the loop waits on until the server has exited.
@@ -87,5 +98,6 @@ done
 status=0
 wait "$server" || status=$?
 kill -TERM "$setup" 2>/dev/null || true
+wait "$setup" || true
 log "server exited with status $status"
 exit "$status"
