@@ -1,5 +1,5 @@
 import { k8s } from 'cdk8s-plus-27';
-import { Validator } from './validation';
+import { ProblemCollector, Validator } from './validation';
 
 /** CPU and memory of one side (requests or limits) of a container's resources. */
 export interface ComputeResources {
@@ -20,19 +20,25 @@ export interface ResourceRequirements {
   readonly gpu?: number;
 }
 
-/** Checks quantities and that no request is above its limit. */
+/**
+ * Checks quantities and that no request is above its limit.
+ * @throws ConfigError naming every bad field of `resources`, not only the first
+ */
 export function validateResources(v: Validator, field: string, resources: ResourceRequirements): void {
   if (!resources || !resources.requests || !resources.limits) {
     v.fail(field, 'requests and limits, each with cpu and memory', resources);
   }
   const r = v.nested(field);
-  r.cpu('requests.cpu', resources.requests.cpu);
-  r.memory('requests.memory', resources.requests.memory);
-  r.cpu('limits.cpu', resources.limits.cpu);
-  r.memory('limits.memory', resources.limits.memory);
-  r.notAbove('requests.cpu', resources.requests.cpu, 'limits.cpu', resources.limits.cpu);
-  r.notAbove('requests.memory', resources.requests.memory, 'limits.memory', resources.limits.memory);
-  if (resources.gpu !== undefined) r.integer('gpu', resources.gpu, 0, 16);
+  const problems = new ProblemCollector();
+  problems.check(() => r.cpu('requests.cpu', resources.requests.cpu));
+  problems.check(() => r.memory('requests.memory', resources.requests.memory));
+  problems.check(() => r.cpu('limits.cpu', resources.limits.cpu));
+  problems.check(() => r.memory('limits.memory', resources.limits.memory));
+  // A malformed quantity parses to NaN and compares as not above: it is reported once, above.
+  problems.check(() => r.notAbove('requests.cpu', resources.requests.cpu, 'limits.cpu', resources.limits.cpu));
+  problems.check(() => r.notAbove('requests.memory', resources.requests.memory, 'limits.memory', resources.limits.memory));
+  if (resources.gpu !== undefined) problems.check(() => r.integer('gpu', resources.gpu!, 0, 16));
+  problems.throwIfAny();
 }
 
 export function toK8sResources(resources: ResourceRequirements): k8s.ResourceRequirements {
@@ -139,9 +145,14 @@ export function imageName(image: ImageRef): string {
   return `${image.repository}:${image.tag}`;
 }
 
-/** Checks an application image: a repository and a semantic-version tag (R18). */
+/**
+ * Checks an application image: a repository and a semantic-version tag (R18).
+ * @throws ConfigError naming both fields when both are bad
+ */
 export function validateImage(v: Validator, field: string, image: ImageRef): void {
   if (!image) v.fail(field, 'an image { repository, tag }', image);
-  v.imageRepository(`${field}.repository`, image.repository);
-  v.semverTag(`${field}.tag`, image.tag);
+  const problems = new ProblemCollector();
+  problems.check(() => v.imageRepository(`${field}.repository`, image.repository));
+  problems.check(() => v.semverTag(`${field}.tag`, image.tag));
+  problems.throwIfAny();
 }

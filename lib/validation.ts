@@ -2,21 +2,68 @@ import { Construct } from 'constructs';
 import { parseQuantity } from './quantity';
 
 /**
- * The error every bad configuration value raises at synth time. Its message names where the value
- * came from (`logistics/prod`), the field (`api.replicas`) and the value itself.
+ * The error every bad configuration value raises at synth time. Each problem is one line naming
+ * where the value came from (`logistics/prod`), the field (`api.replicas`) and the value itself;
+ * `message` is the problems joined by newlines.
  */
 export class ConfigError extends Error {
-  constructor(message: string) {
-    super(message);
+  /** One full line per problem, each starting with `<solution>/<env>:`. */
+  public readonly problems: readonly string[];
+
+  constructor(problems: string | readonly string[]) {
+    const lines = typeof problems === 'string' ? [problems] : [...problems];
+    super(lines.join('\n'));
     this.name = 'ConfigError';
+    this.problems = lines;
   }
 }
+
+/**
+ * Runs checks that each throw {@link ConfigError} and keeps going after a failure, so that one
+ * run reports every bad field instead of the first one.
+ */
+export class ProblemCollector {
+  private readonly found: string[] = [];
+
+  /** Problems found so far, one line each, without duplicates. */
+  public get problems(): readonly string[] {
+    return [...new Set(this.found)];
+  }
+
+  /** Runs `check`; a ConfigError it throws is recorded, anything else is rethrown. */
+  public check(check: () => unknown): void {
+    try {
+      check();
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      this.found.push(...error.problems);
+    }
+  }
+
+  /** Records problems found by other means (a schema). */
+  public add(...problems: string[]): void {
+    this.found.push(...problems);
+  }
+
+  /** @throws ConfigError with every problem recorded, if there is one */
+  public throwIfAny(): void {
+    if (this.found.length > 0) throw new ConfigError(this.problems);
+  }
+}
+
+/** Namespaces Kubernetes creates and uses itself: an environment deployed there mixes with the cluster's own objects. */
+export const RESERVED_NAMESPACES: readonly string[] = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
+
+/** Whole cores above this are surely millicores written without the `m` (`1000` for `1000m`). */
+export const MAX_WHOLE_CPUS = 64;
 
 /** Context keys set on each App so that any construct can say which solution/environment it is in. */
 export const SOLUTION_CONTEXT_KEY = 'ai-platform/solution';
 export const ENVIRONMENT_CONTEXT_KEY = 'ai-platform/environment';
 /** Release version of the environment's application, for labels of objects that belong to no one workload. */
 export const VERSION_CONTEXT_KEY = 'ai-platform/version';
+/** `true` on the App of an environment whose settings say `production: true`, for rules that apply to production only. */
+export const PRODUCTION_CONTEXT_KEY = 'ai-platform/production';
 
 /** `logistics/prod` for a construct inside that environment's App, or the chart id elsewhere (tests). */
 export function locationOf(scope: Construct): string {
@@ -34,6 +81,11 @@ const SEMVER = /^v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[0-9A-Za-z.-]+)?(\+
 const IMAGE_REPOSITORY = /^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)*$/;
 const CPU = /^([1-9]\d*m|\d+(\.\d{1,3})?)$/;
 const MEMORY = /^\d+(\.\d+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$/;
+const MEMORY_UNIT = /(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)$/;
+/** Less memory than this is surely a mistake: no container starts in it. */
+const MIN_MEMORY_BYTES = 2 ** 20;
+/** Four numeric labels: an IPv4 address, which an Ingress rule's host must not be. */
+const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
 const STORAGE = /^[1-9]\d*(Mi|Gi|Ti|Pi)$/;
 const ENV_VAR_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const SECRET_KEY = /^[-._a-zA-Z0-9]+$/;
@@ -123,12 +175,42 @@ export class Validator {
     const ok = typeof value === 'string' && value.length <= 253 && value.includes('.')
       && (DNS_SUBDOMAIN.test(value) || WILDCARD_HOST.test(value));
     if (!ok) this.fail(field, 'a fully qualified DNS host name such as api.example.com', value);
+    // Kubernetes refuses an IP as an Ingress rule's host; it also looks like a DNS name to the pattern above.
+    if (IPV4.test(value)) this.fail(field, 'a DNS host name, not an IP address (an Ingress routes host names)', value);
+    return value;
+  }
+
+  /** An IPv4 address: four octets of at most 255. */
+  public ipv4Address(field: string, value: string): string {
+    if (!isIpv4Address(value)) this.fail(field, 'an IPv4 address such as 169.254.20.10', value);
+    return value;
+  }
+
+  /** An IPv4 CIDR (`169.254.20.10/32`): an IPv4 address and a prefix length of at most 32. */
+  public ipv4Cidr(field: string, value: string): string {
+    const [address, prefix, ...rest] = typeof value === 'string' ? value.split('/') : [];
+    if (!isIpv4Address(address) || !/^\d{1,2}$/.test(prefix ?? '') || Number(prefix) > 32 || rest.length > 0) {
+      this.fail(field, 'an IPv4 CIDR such as 169.254.20.10/32', value);
+    }
+    return value;
+  }
+
+  /** A namespace name: a DNS label that is none of the namespaces Kubernetes keeps for itself. */
+  public namespace(field: string, value: string): string {
+    this.dnsLabel(field, value);
+    if (RESERVED_NAMESPACES.includes(value)) {
+      this.fail(field, `a namespace of its own (not ${RESERVED_NAMESPACES.join(', ')}, which Kubernetes uses)`, value);
+    }
     return value;
   }
 
   public cpu(field: string, value: string): string {
     if (typeof value !== 'string' || !CPU.test(value) || parseQuantity(value) <= 0) {
       this.fail(field, 'a CPU quantity such as 500m or 2', value);
+    }
+    if (parseQuantity(value) > MAX_WHOLE_CPUS) {
+      const hint = /^\d+$/.test(value) ? ` (did you mean ${value}m?)` : '';
+      this.fail(field, `a CPU quantity of at most ${MAX_WHOLE_CPUS} cores${hint}`, value);
     }
     return value;
   }
@@ -137,6 +219,9 @@ export class Validator {
     if (typeof value !== 'string' || !MEMORY.test(value) || parseQuantity(value) <= 0) {
       this.fail(field, 'a memory quantity such as 512Mi or 2Gi', value);
     }
+    // Without a unit a quantity is bytes: `512` means 512 bytes, never what was meant.
+    if (!MEMORY_UNIT.test(value)) this.fail(field, `a memory quantity with a unit such as ${value}Mi (without one it is ${value} bytes)`, value);
+    if (parseQuantity(value) < MIN_MEMORY_BYTES) this.fail(field, 'a memory quantity of at least 1Mi', value);
     return value;
   }
 
@@ -199,4 +284,9 @@ function show(value: unknown): string {
   if (value === undefined) return 'undefined';
   if (typeof value === 'number' && !Number.isFinite(value)) return String(value);
   return JSON.stringify(value);
+}
+
+function isIpv4Address(value: unknown): boolean {
+  const match = typeof value === 'string' ? /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(value) : null;
+  return match !== null && match.slice(1).every((octet) => Number(octet) <= 255);
 }

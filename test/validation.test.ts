@@ -4,7 +4,8 @@
  */
 import { Chart, Testing } from 'cdk8s';
 import { Construct } from 'constructs';
-import { ConfigError, ENVIRONMENT_CONTEXT_KEY, locationOf, SOLUTION_CONTEXT_KEY, Validator } from '../lib/validation';
+import { validateImage, validateResources } from '../lib/container';
+import { ConfigError, ENVIRONMENT_CONTEXT_KEY, locationOf, ProblemCollector, SOLUTION_CONTEXT_KEY, Validator } from '../lib/validation';
 
 const v = new Validator('logistics/prod', 'api');
 
@@ -68,11 +69,11 @@ describe('Validator message shape', () => {
 type StringCheck = (field: string, value: string) => string;
 const stringChecks: [string, StringCheck, string[], string[], string][] = [
   ['cpu', (f, x) => v.cpu(f, x),
-    ['500m', '2', '0.5', '100m', '1.25', '16'],
+    ['500m', '2', '0.5', '100m', '1.25', '16', '64', '64000m'],
     ['2 cores', '-1', '500M', '0', '0m', '', '1.2345', '2Gi', '.5', '05m'],
     'a CPU quantity such as 500m or 2'],
   ['memory', (f, x) => v.memory(f, x),
-    ['512Mi', '1G', '2Gi', '1.5Gi', '128974848', '64k'],
+    ['512Mi', '1G', '2Gi', '1.5Gi', '1Mi', '64M', '1048576k'],
     ['1GB', '0', '0Mi', '-1Gi', '512mi', '1 Gi', '500m', '', 'Gi'],
     'a memory quantity such as 512Mi or 2Gi'],
   ['storage', (f, x) => v.storage(f, x),
@@ -80,7 +81,7 @@ const stringChecks: [string, StringCheck, string[], string[], string][] = [
     ['100GB', '100G', '0Gi', '1.5Gi', '100', '100Ki', '', '010Gi'],
     'a storage size in binary units such as 10Gi or 1Ti'],
   ['hostname', (f, x) => v.hostname(f, x),
-    ['api.example.com', 'api.real-estate.example.com', 'logistics.dev.example.com', '*.example.com', 'a1.b2.io'],
+    ['api.example.com', 'api.real-estate.example.com', 'logistics.dev.example.com', '*.example.com', 'a1.b2.io', '1.2.3.example.com'],
     ['localhost', 'API.example.com', 'logistics_prod.example.com', 'api.example.com.', '-api.example.com', '*.com',
       'a.*.example.com', '*example.com', '', 'api..example.com', `${'a'.repeat(250)}.com`, 'https://api.example.com'],
     'a fully qualified DNS host name such as api.example.com'],
@@ -295,5 +296,107 @@ describe('Validator shows NaN and Infinity as such', () => {
 describe('Validator.notAbove compares millicores exactly', () => {
   test.each([['700m', '0.7'], ['300m', '0.3'], ['1700m', '1.7']])('accepts a request of %s under a limit of %s', (request, limit) => {
     expect(() => v.notAbove('requests.cpu', request, 'limits.cpu', limit)).not.toThrow();
+  });
+});
+
+describe('values that are surely mistakes', () => {
+  test.each([['1000', '1000m'], ['65', '65m'], ['128', '128m']])('a CPU count of %s cores is refused with the millicores it surely meant', (cpu, meant) => {
+    expect(() => v.cpu('resources.limits.cpu', cpu)).toThrow(
+      refusal('resources.limits.cpu', `a CPU quantity of at most 64 cores (did you mean ${meant}?)`, JSON.stringify(cpu)),
+    );
+  });
+
+  test('more than 64 cores as a decimal gets no hint', () => {
+    expect(() => v.cpu('cpu', '100.5')).toThrow(refusal('cpu', 'a CPU quantity of at most 64 cores', '"100.5"'));
+  });
+
+  test.each(['512', '128974848', '1'])('memory %s without a unit is refused, saying it is bytes', (memory) => {
+    expect(() => v.memory('resources.requests.memory', memory)).toThrow(
+      refusal('resources.requests.memory', `a memory quantity with a unit such as ${memory}Mi (without one it is ${memory} bytes)`, JSON.stringify(memory)),
+    );
+  });
+
+  test.each(['512Ki', '64k', '1M', '0.5Mi'])('memory %s below 1Mi is refused', (memory) => {
+    expect(() => v.memory('resources.requests.memory', memory)).toThrow(
+      refusal('resources.requests.memory', 'a memory quantity of at least 1Mi', JSON.stringify(memory)),
+    );
+  });
+
+  test.each(['10.0.0.1', '192.168.1.10', '1.2.3.4'])('an IP address %s is not an Ingress host', (host) => {
+    expect(() => v.hostname('hosts[0]', host)).toThrow(
+      refusal('hosts[0]', 'a DNS host name, not an IP address (an Ingress routes host names)', JSON.stringify(host)),
+    );
+  });
+
+  test.each(['default', 'kube-system', 'kube-public', 'kube-node-lease'])('the namespace %s is reserved', (namespace) => {
+    expect(() => v.namespace('namespace', namespace)).toThrow(
+      refusal('namespace', 'a namespace of its own (not default, kube-system, kube-public, kube-node-lease, which Kubernetes uses)', JSON.stringify(namespace)),
+    );
+  });
+
+  test('a namespace of its own is accepted, one that is not a DNS label refused', () => {
+    expect(v.namespace('namespace', 'logistics-prod')).toBe('logistics-prod');
+    expect(v.namespace('namespace', 'kube-system-2')).toBe('kube-system-2');
+    expect(() => v.namespace('namespace', 'Kube_System')).toThrow(/must be a DNS label/);
+  });
+
+  test.each(['LATEST', 'Latest', 'STABLE', 'Stable'])('the moving tag %s in any case is not a release', (tag) => {
+    expect(() => v.semverTag('image.tag', tag)).toThrow(
+      refusal('image.tag', 'a semantic version MAJOR.MINOR.PATCH such as 1.4.2 (never latest)', JSON.stringify(tag)),
+    );
+    expect(() => v.pinnedImage('image', `mysql:${tag}`)).toThrow(
+      refusal('image', 'an image pinned to a release tag such as mysql:8.0.39 (never latest or a bare major)', JSON.stringify(`mysql:${tag}`)),
+    );
+  });
+});
+
+describe('every problem at once', () => {
+  test('a ConfigError made of several problems has one line per problem', () => {
+    const error = new ConfigError(['logistics/prod: a must be x but 1 was provided', 'logistics/prod: b must be y but 2 was provided']);
+    expect(error.problems).toEqual(['logistics/prod: a must be x but 1 was provided', 'logistics/prod: b must be y but 2 was provided']);
+    expect(error.message).toBe('logistics/prod: a must be x but 1 was provided\nlogistics/prod: b must be y but 2 was provided');
+    expect(error.name).toBe('ConfigError');
+  });
+
+  test('a ConfigError made of one message keeps it as its one problem', () => {
+    expect(new ConfigError('logistics: x must be y but 1 was provided').problems).toEqual(['logistics: x must be y but 1 was provided']);
+  });
+
+  test('ProblemCollector runs every check, keeps their problems once each and rethrows other errors', () => {
+    const problems = new ProblemCollector();
+    problems.check(() => v.integer('replicas', 0, 1, 100));
+    problems.check(() => v.cpu('cpu', '2 cores'));
+    problems.check(() => v.integer('replicas', 0, 1, 100));
+    problems.check(() => v.integer('replicas', 3, 1, 100));
+    expect(problems.problems).toEqual([
+      'logistics/prod: api.replicas must be an integer between 1 and 100 but 0 was provided',
+      'logistics/prod: api.cpu must be a CPU quantity such as 500m or 2 but "2 cores" was provided',
+    ]);
+    expect(() => problems.throwIfAny()).toThrow(ConfigError);
+    expect(() => problems.check(() => { throw new TypeError('a bug'); })).toThrow(TypeError);
+    expect(() => new ProblemCollector().throwIfAny()).not.toThrow();
+  });
+
+  test('validateResources reports every bad quantity and the memory request above its limit', () => {
+    const problems = (() => {
+      try {
+        validateResources(v, 'resources', { requests: { cpu: '1000', memory: '4Gi' }, limits: { cpu: '2 cores', memory: '2Gi' }, gpu: 0.5 });
+      } catch (error) {
+        return (error as ConfigError).problems;
+      }
+      return [];
+    })();
+    expect(problems).toEqual([
+      'logistics/prod: api.resources.requests.cpu must be a CPU quantity of at most 64 cores (did you mean 1000m?) but "1000" was provided',
+      'logistics/prod: api.resources.limits.cpu must be a CPU quantity such as 500m or 2 but "2 cores" was provided',
+      'logistics/prod: api.resources.requests.memory must be at most api.resources.limits.memory (2Gi) but "4Gi" was provided',
+      'logistics/prod: api.resources.gpu must be an integer between 0 and 16 but 0.5 was provided',
+    ]);
+  });
+
+  test('validateImage reports the repository and the tag', () => {
+    expect(() => validateImage(v, 'image', { repository: 'Registry/App', tag: 'Latest' })).toThrow(
+      /^logistics\/prod: api\.image\.repository must be .* but "Registry\/App" was provided\nlogistics\/prod: api\.image\.tag must be .* but "Latest" was provided$/,
+    );
   });
 });

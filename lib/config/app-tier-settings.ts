@@ -1,57 +1,70 @@
-import { PropertyValue, ReleaseSettings } from '../app-config';
-import { AutoscalingOptions } from '../autoscaler';
-import { ImageRef, ResourceRequirements, SecretKeyRef } from '../container';
-import { IngressTlsOptions } from '../ingress';
+import { AppConfigProps, ReleaseSettings } from '../app-config';
+import { ApiServiceProps } from '../api-service';
+import { AppIngressProps } from '../ingress';
+import { ModelServiceProps } from '../model-service';
 import { SecretManagerSettings } from '../secret-manager';
-import { ServiceExposure } from '../stateless-service';
+import { StatelessServiceProps } from '../stateless-service';
+import { WebTierProps } from '../web-tier';
 
-/** A stateless tier: image, size and scaling. */
-export interface ServiceSettings {
-  readonly image: ImageRef;
-  /** Pods when not autoscaled. */
-  readonly replicas: number;
-  readonly resources: ResourceRequirements;
-  /** @default - fixed replicas */
-  readonly autoscaling?: AutoscalingOptions;
-  /** @default ServiceExposure.CLUSTER_IP (web: LOAD_BALANCER) */
-  readonly exposure?: ServiceExposure;
-}
+// The settings types are the constructs' props minus what the composition (lib/solutions/app-tier.ts)
+// supplies, so a prop added to a construct can be configured without a change here, and the
+// generated schema (settings.schema.json) follows it.
 
-export interface ApiSettings extends ServiceSettings {
-  /** @default 80 */
-  readonly servicePort?: number;
-  /** Credentials as environment variables from Secrets that exist in the cluster. */
-  readonly secretEnv: Record<string, SecretKeyRef>;
-}
+/** Props a stateless service gets from the composition, never from configuration. */
+type ComposedServiceProps = 'name' | 'env' | 'envFrom' | 'podAnnotations' | 'volumes';
 
-export interface ModelSettings extends ServiceSettings {
-  /** @default 60 */
-  readonly startupSeconds?: number;
-  /** @default '10Gi' */
-  readonly cacheSize?: string;
-}
+/**
+ * A stateless tier: image, size and scaling. `replicas` is required without `autoscaling` and
+ * refused with it (the HorizontalPodAutoscaler owns the count; its `minReplicas` is the floor).
+ */
+export type ServiceSettings = Omit<StatelessServiceProps, ComposedServiceProps>;
 
-export interface IngressSettings {
-  readonly hosts: string[];
-  /** @default - no TLS */
-  readonly tls?: IngressTlsOptions;
-  /** @default 'nginx' */
-  readonly ingressClassName?: string;
-}
+/** The web tier (R7): a stateless service; `exposure` defaults to LoadBalancer. */
+export type WebSettings = Omit<WebTierProps, ComposedServiceProps | 'api'>;
+
+/** The API (R5): credentials are always configured (`secretEnv`), even when empty. */
+export type ApiSettings = Omit<ApiServiceProps, ComposedServiceProps | 'config' | 'secretEnv'>
+  & Required<Pick<ApiServiceProps, 'secretEnv'>>;
+
+/** A model-serving service (R6); its name is its key in `models`. */
+export type ModelSettings = Omit<ModelServiceProps, ComposedServiceProps | 'model'>;
+
+/** The Ingress (R8); its backend is the web tier where there is one, else the API. */
+export type IngressSettings = Omit<AppIngressProps, 'name' | 'backend'>;
 
 /** What the application reads (R15): its name and release, properties, switches, gray/A-B settings. */
-export interface ApplicationSettings {
+export interface ApplicationSettings extends Required<Pick<AppConfigProps, 'properties' | 'featureFlags'>> {
   /** Display name, `app.name` in app.properties. */
   readonly displayName: string;
   /** Release version (MAJOR.MINOR.PATCH): `app.version`, and the version label of shared objects. */
   readonly version: string;
-  readonly properties: Record<string, PropertyValue>;
-  readonly featureFlags: Record<string, boolean>;
   readonly release: ReleaseSettings;
+}
+
+/**
+ * Where the pods resolve names: every workload's NetworkPolicy allows DNS (UDP and TCP 53) to
+ * these, and nothing else.
+ */
+export interface DnsSettings {
+  /** Namespace of the cluster DNS pods (`k8s-app: kube-dns`). @default 'kube-system' */
+  readonly kubeDnsNamespace?: string;
+  /**
+   * Address of NodeLocal DNSCache, or false where the cluster does not run it.
+   * @default '169.254.20.10'
+   */
+  readonly nodeLocalDnsCache?: string | false;
+  /** Further resolvers as IPv4 CIDRs, e.g. a managed DNS `169.254.169.254/32`. @default - none */
+  readonly cidrs?: string[];
 }
 
 /** Settings every solution has: namespace, application, API, model services, ingress. */
 export interface AppTierSettings {
+  /**
+   * A production environment: its Secrets must come from a secret manager (`secretManager`), and
+   * the policy engine's production rules (prod-ha) apply to it. A property of the environment,
+   * not of its name.
+   */
+  readonly production: boolean;
   /** @default - `<solution>-<environment>` */
   readonly namespace?: string;
   readonly application: ApplicationSettings;
@@ -60,8 +73,11 @@ export interface AppTierSettings {
   readonly models: Record<string, ModelSettings>;
   /** @default - no Ingress */
   readonly ingress?: IngressSettings;
+  /** @default - kube-dns pods in kube-system and NodeLocal DNSCache at 169.254.20.10 */
+  readonly dns?: DnsSettings;
   /**
    * Create the referenced Secrets from a secret manager through the External Secrets Operator.
+   * Required where `production` is true.
    * @default - the Secrets are created in the namespace by other means (kubectl, sealed secrets)
    */
   readonly secretManager?: SecretManagerSettings;

@@ -2,13 +2,13 @@ import { MilvusStoreSettings } from '../data/milvus';
 import { MySqlProps } from '../data/mysql';
 import { RedisClusterProps } from '../data/redis';
 import { ServiceExposure } from '../stateless-service';
-import { AppTierSettings, ServiceSettings } from './app-tier-settings';
-import { SolutionDefinition } from './solution-definition';
+import { AppTierSettings, ModelSettings, WebSettings } from './app-tier-settings';
+import { defineSolution, SolutionDefinition } from './solution-definition';
 
 /** Everything one logistics environment is made of. */
 export interface LogisticsSettings extends AppTierSettings {
   /** Web servers behind a load balancer (R7). */
-  readonly web: ServiceSettings;
+  readonly web: WebSettings;
   /** MySQL 8.0 primary with read replicas (R10). */
   readonly mysql: MySqlProps;
   /** Redis 7 cluster (R12): 3 masters, replicas per master from config. */
@@ -24,16 +24,17 @@ export interface LogisticsSettings extends AppTierSettings {
 const REGISTRY = 'registry.example.com/logistics';
 const RELEASE = '1.0.0';
 
-const model = (name: string): ServiceSettings => ({
+const model = (name: string): ModelSettings => ({
   image: { repository: `${REGISTRY}/${name}`, tag: RELEASE },
-  replicas: 2,
   resources: { requests: { cpu: '1', memory: '2Gi' }, limits: { cpu: '4', memory: '8Gi' } },
   autoscaling: { minReplicas: 2, maxReplicas: 6, targetCpuUtilizationPercent: 70 },
 });
 
-export const logistics: SolutionDefinition<LogisticsSettings> = {
+export const logistics: SolutionDefinition<LogisticsSettings> = defineSolution<LogisticsSettings>()({
   name: 'logistics',
+  settingsType: 'LogisticsSettings',
   defaults: {
+    production: false,
     application: {
       displayName: 'Intelligent Logistics Platform',
       version: RELEASE,
@@ -48,7 +49,6 @@ export const logistics: SolutionDefinition<LogisticsSettings> = {
     },
     api: {
       image: { repository: `${REGISTRY}/api`, tag: RELEASE },
-      replicas: 3,
       // R5, seed 000: requests 500m / 512Mi, limits 2 CPU / 2Gi.
       resources: { requests: { cpu: '500m', memory: '512Mi' }, limits: { cpu: '2', memory: '2Gi' } },
       autoscaling: { minReplicas: 3, maxReplicas: 10, targetCpuUtilizationPercent: 70 },
@@ -63,7 +63,6 @@ export const logistics: SolutionDefinition<LogisticsSettings> = {
     },
     web: {
       image: { repository: `${REGISTRY}/web`, tag: RELEASE },
-      replicas: 2,
       resources: { requests: { cpu: '250m', memory: '256Mi' }, limits: { cpu: '1', memory: '512Mi' } },
       autoscaling: { minReplicas: 2, maxReplicas: 6, targetCpuUtilizationPercent: 70 },
     },
@@ -168,6 +167,7 @@ export const logistics: SolutionDefinition<LogisticsSettings> = {
       },
     },
     prod: {
+      production: true,
       application: { release: { grayPercentage: 10 } },
       secretManager: { storeName: 'vault-backend' },
       models: {
@@ -176,4 +176,4 @@ export const logistics: SolutionDefinition<LogisticsSettings> = {
       },
     },
   },
-};
+});

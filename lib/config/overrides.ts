@@ -5,6 +5,24 @@ export type Overrides<T> = {
     : NonNullable<T[K]> extends object ? Overrides<NonNullable<T[K]>> | undefined : T[K];
 };
 
+/** The keys of `T` that are not optional. */
+export type RequiredKeys<T> = { [K in keyof T]-?: {} extends Pick<T, K> ? never : K }[keyof T];
+
+/**
+ * Overrides `O`, as written, checked against the settings `T`: a key that `T` requires and `O` sets
+ * to `undefined` (which would remove it) becomes `never`, so `web: undefined` for a required `web`
+ * does not compile. {@link Overrides} alone cannot say this: without `exactOptionalPropertyTypes`
+ * an optional property always accepts `undefined`, so the check needs the literal's own type.
+ */
+export type CheckedOverrides<O, T> = {
+  readonly [K in keyof O]: K extends keyof T
+    ? undefined extends O[K]
+      ? K extends RequiredKeys<T> ? never : O[K]
+      : NonNullable<T[K]> extends readonly unknown[] ? O[K]
+        : O[K] extends object ? NonNullable<T[K]> extends object ? CheckedOverrides<O[K], NonNullable<T[K]>> : O[K] : O[K]
+    : O[K];
+};
+
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

@@ -2,7 +2,7 @@ import { MilvusStoreSettings } from '../data/milvus';
 import { PostgresProps } from '../data/postgres/postgres';
 import { RedisProps } from '../data/redis';
 import { AppTierSettings } from './app-tier-settings';
-import { SolutionDefinition } from './solution-definition';
+import { defineSolution, SolutionDefinition } from './solution-definition';
 
 /** Everything one real-estate environment is made of. */
 export interface RealEstateSettings extends AppTierSettings {
@@ -21,9 +21,11 @@ export interface RealEstateSettings extends AppTierSettings {
 const REGISTRY = 'registry.example.com/real-estate';
 const RELEASE = '1.0.0';
 
-export const realEstate: SolutionDefinition<RealEstateSettings> = {
+export const realEstate: SolutionDefinition<RealEstateSettings> = defineSolution<RealEstateSettings>()({
   name: 'real-estate',
+  settingsType: 'RealEstateSettings',
   defaults: {
+    production: false,
     application: {
       displayName: 'Intelligent Real Estate Platform',
       version: RELEASE,
@@ -39,7 +41,6 @@ export const realEstate: SolutionDefinition<RealEstateSettings> = {
     },
     api: {
       image: { repository: `${REGISTRY}/api`, tag: RELEASE },
-      replicas: 3,
       // R5, seed 004: requests 500m / 1Gi, limits 2 CPU / 2Gi.
       resources: { requests: { cpu: '500m', memory: '1Gi' }, limits: { cpu: '2', memory: '2Gi' } },
       autoscaling: { minReplicas: 3, maxReplicas: 10, targetCpuUtilizationPercent: 70 },
@@ -53,13 +54,11 @@ export const realEstate: SolutionDefinition<RealEstateSettings> = {
     models: {
       recommendation: {
         image: { repository: `${REGISTRY}/recommendation`, tag: RELEASE },
-        replicas: 2,
         resources: { requests: { cpu: '1', memory: '2Gi' }, limits: { cpu: '4', memory: '8Gi' } },
         autoscaling: { minReplicas: 2, maxReplicas: 6 },
       },
       valuation: {
         image: { repository: `${REGISTRY}/valuation`, tag: RELEASE },
-        replicas: 2,
         resources: { requests: { cpu: '500m', memory: '1Gi' }, limits: { cpu: '2', memory: '4Gi' } },
         autoscaling: { minReplicas: 2, maxReplicas: 6 },
       },
@@ -125,6 +124,7 @@ export const realEstate: SolutionDefinition<RealEstateSettings> = {
       milvus: { storage: { size: '20Gi' }, objectStorage: { minio: { storage: { size: '20Gi' } } } },
     },
     prod: {
+      production: true,
       application: { release: { grayPercentage: 10 } },
       // Seed 004's fault plan switches over to a standby: prod runs one, with its own read Service.
       postgres: { standby: true, storage: { size: '200Gi' } },
@@ -133,4 +133,4 @@ export const realEstate: SolutionDefinition<RealEstateSettings> = {
       secretManager: { storeName: 'vault-backend' },
     },
   },
-};
+});

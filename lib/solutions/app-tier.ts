@@ -1,7 +1,7 @@
 import { Construct } from 'constructs';
 import { ApiService } from '../api-service';
 import { AppConfig } from '../app-config';
-import { AppTierSettings, ServiceSettings } from '../config/app-tier-settings';
+import { AppTierSettings, WebSettings } from '../config/app-tier-settings';
 import { AppIngress } from '../ingress';
 import { ModelService } from '../model-service';
 import { Validator } from '../validation';
@@ -23,7 +23,7 @@ export interface StoreBinding {
 }
 
 export interface AppTierProps {
-  readonly settings: AppTierSettings & { readonly web?: ServiceSettings };
+  readonly settings: AppTierSettings & { readonly web?: WebSettings };
   /** The environment name, given to the application as `APP_ENV`. */
   readonly environment: string;
   /** Stores the API connects to. */
