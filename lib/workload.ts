@@ -309,16 +309,9 @@ function validateDnsPeers(v: Validator, peers: unknown): readonly NetworkPeer[] 
   }
   peers.forEach((peer: NetworkPeer, i) => {
     const cidr = peer.peer.ipBlock?.cidr;
-    if (cidr !== undefined && !isIpv4Cidr(cidr)) v.fail(`dnsPeers[${i}]`, 'an IPv4 CIDR such as 169.254.20.10/32', cidr);
+    if (cidr !== undefined) v.ipv4Cidr(`dnsPeers[${i}]`, cidr);
   });
   return [...peers];
-}
-
-const IPV4_CIDR = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
-
-function isIpv4Cidr(value: string): boolean {
-  const match = IPV4_CIDR.exec(value);
-  return match !== null && match.slice(1, 5).every((o) => Number(o) <= 255) && Number(match[5]) <= 32;
 }
 
 /** Workloads are the same peer when they are the same object; outside peers when they describe the same thing. */

@@ -43,6 +43,8 @@ if (!fresh) {
     packages: 'external',
     outfile,
     logLevel: 'warning',
+    // A key written twice in a configuration object silently drops the first value: refuse it.
+    logOverride: { 'duplicate-object-key': 'error' },
   });
   writeFileSync(stampFile, hash);
 }

@@ -1,13 +1,18 @@
 /** The synth path as users meet it: policies refuse insecure output, and the README documents every rule. */
 import { k8s } from 'cdk8s-plus-27';
-import { existsSync, mkdtempSync, readFileSync } from 'fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { environmentsOf } from '../lib/config/solution-definition';
 import { Policies } from '../lib/policy';
 import { SOLUTIONS } from '../lib/solutions';
+import { AppTierSettings } from '../lib/config/app-tier-settings';
+import { SolutionDefinition } from '../lib/config/solution-definition';
+import { PolicyViolationError } from '../lib/policy/policy-violation-error';
 import { logisticsSolution } from '../lib/solutions/logistics';
-import { buildEnvironment } from '../lib/solutions/solution';
+import { realEstateSolution } from '../lib/solutions/real-estate';
+import { buildEnvironment, Solution } from '../lib/solutions/solution';
+import { SynthFailure, synthesize } from '../lib/synthesize';
 import { readTree } from './support/manifests';
 
 describe('synth refuses an insecure change', () => {
@@ -21,6 +26,7 @@ describe('synth refuses an insecure change', () => {
         template: { metadata: { labels: { app: 'worker' } }, spec: { containers: [{ name: 'worker', image: 'worker:latest' }] } },
       },
     });
+    expect(() => app.synth()).toThrow(PolicyViolationError);
     expect(() => app.synth()).toThrow(/Deployment logistics-prod\/worker container "worker": \[resources-set\]/);
     expect(() => app.synth()).toThrow(/\[image-pinned\]/);
     expect(() => app.synth()).toThrow(/\[probes-set\]/);
@@ -52,5 +58,91 @@ describe('README', () => {
     expect(readme).toContain('npm install && npm run synth');
     expect(readme).toContain('npm test');
     expect(readme).toContain('kubectl apply -f dist/');
+  });
+});
+
+/** A copy of a solution with its definition changed by `change`. */
+function variant<S extends AppTierSettings>(solution: Solution<S>, change: (d: SolutionDefinition<S>) => SolutionDefinition<S>): Solution<AppTierSettings> {
+  return { ...solution, definition: change(solution.definition) } as unknown as Solution<AppTierSettings>;
+}
+
+/** An output folder holding a marker file, to prove a failed synth leaves it as it was. */
+function existingOutput(): { outdir: string; marker: string } {
+  const outdir = join(mkdtempSync(join(tmpdir(), 'synth-')), 'dist');
+  mkdirSync(join(outdir, 'logistics', 'prod'), { recursive: true });
+  const marker = join(outdir, 'logistics', 'prod', '0002-app.k8s.yaml');
+  writeFileSync(marker, 'the last good output\n');
+  return { outdir, marker };
+}
+
+function failureOf(run: () => unknown): SynthFailure {
+  try {
+    run();
+  } catch (error) {
+    if (error instanceof SynthFailure) return error;
+    throw error;
+  }
+  throw new Error('synth did not fail');
+}
+
+describe('output is never lost silently', () => {
+  test('two solutions with the same name stop synth and the output stays as it was', () => {
+    const { outdir, marker } = existingOutput();
+    const renamed = variant(realEstateSolution, (d) => ({ ...d, name: 'logistics' }));
+    const failure = failureOf(() => synthesize(outdir, { solutions: [logisticsSolution as unknown as Solution<AppTierSettings>, renamed] }));
+    expect(failure.problems).toContain('logistics: solution name must be unique, but 2 solutions are named "logistics" (each writes dist/logistics/)');
+    expect(readFileSync(marker, 'utf8')).toBe('the last good output\n');
+  });
+
+  test('an environment key that is not a DNS label stops synth', () => {
+    const { outdir, marker } = existingOutput();
+    const bad = variant(logisticsSolution, (d) => ({ ...d, environments: { ...d.environments, Prod_2: d.environments.prod } }));
+    const failure = failureOf(() => synthesize(outdir, { solutions: [bad] }));
+    expect(failure.problems.join('\n')).toMatch(/^logistics: environment must be a DNS label .* but "Prod_2" was provided$/m);
+    expect(readFileSync(marker, 'utf8')).toBe('the last good output\n');
+  });
+
+  test('a namespace or an Ingress host claimed by two environments stops synth, naming both', () => {
+    const { outdir } = existingOutput();
+    const clash = variant(logisticsSolution, (d) => ({
+      ...d,
+      environments: { ...d.environments, staging: { ...d.environments.prod, namespace: 'logistics-prod' } },
+    }));
+    const problems = failureOf(() => synthesize(outdir, { solutions: [clash] })).problems;
+    expect(problems).toContain('logistics/staging: namespace must be unique across environments and solutions but "logistics-prod" was provided, which logistics/prod uses already');
+    const host = logisticsSolution.definition.environments.prod.ingress?.hosts?.[0] ?? logisticsSolution.definition.defaults.ingress?.hosts[0];
+    expect(problems).toContain(`logistics/staging: ingress.hosts must be unique across environments and solutions but ${JSON.stringify(host)} was provided, which logistics/prod uses already`);
+  });
+
+  test('problems of several environments are reported together', () => {
+    const { outdir } = existingOutput();
+    const twoBad = variant(logisticsSolution, (d) => ({
+      ...d,
+      environments: {
+        ...d.environments,
+        dev: { ...d.environments.dev, api: { ...d.environments.dev.api, image: { repository: 'registry.example.com/logistics/api', tag: 'latest' } } },
+        test: { ...d.environments.test, api: { ...d.environments.test.api, resources: { requests: { cpu: '2 cores', memory: '1Gi' }, limits: { cpu: '4', memory: '2Gi' } } } },
+      },
+    }));
+    const problems = failureOf(() => synthesize(outdir, { solutions: [twoBad] })).problems;
+    expect(problems.some((p) => p.startsWith('logistics/dev: api.image.tag must be'))).toBe(true);
+    expect(problems.some((p) => p.startsWith('logistics/test: api.resources.requests.cpu must be'))).toBe(true);
+  });
+
+  test('the report names every environment written and every environment folder removed', () => {
+    const { outdir } = existingOutput();
+    mkdirSync(join(outdir, 'logistics', 'prdo'), { recursive: true });
+    writeFileSync(join(outdir, 'logistics', 'prdo', '0000-namespace.k8s.yaml'), '{}\n');
+    writeFileSync(join(outdir, 'logistics', 'prod', 'stray.yaml'), '{}\n');
+    const report = synthesize(outdir, { solutions: [logisticsSolution as unknown as Solution<AppTierSettings>] });
+    expect(report.written.map((w) => w.path)).toEqual(environmentsOf(logisticsSolution.definition).map((e) => `logistics/${e}`));
+    for (const w of report.written) {
+      expect(w.files).toBe(3);
+      expect(w.objects).toBe(readFileSync(join(outdir, w.path, '0002-app.k8s.yaml'), 'utf8').split(/^---$/m).length
+        + readFileSync(join(outdir, w.path, '0001-data.k8s.yaml'), 'utf8').split(/^---$/m).length
+        + readFileSync(join(outdir, w.path, '0000-namespace.k8s.yaml'), 'utf8').split(/^---$/m).length);
+    }
+    expect(report.removed).toEqual(['logistics/prdo/', 'logistics/prod/stray.yaml']);
+    expect(existsSync(join(outdir, 'logistics', 'prdo'))).toBe(false);
   });
 });

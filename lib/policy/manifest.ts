@@ -1,5 +1,5 @@
 import { ApiObject } from 'cdk8s';
-import { ENVIRONMENT_CONTEXT_KEY } from '../validation';
+import { ENVIRONMENT_CONTEXT_KEY, PRODUCTION_CONTEXT_KEY } from '../validation';
 import { renderOnce } from '../render-cache';
 
 /** Labels or annotations of an object. */
@@ -132,6 +132,8 @@ export class ManifestObject implements TypeMeta {
   public readonly annotations: StringMap;
   /** The `ai-platform/environment` context of the object's construct (`prod`, `dev`, ...). */
   public readonly environment: string | undefined;
+  /** Whether the object's environment is production (`production: true` in its settings). */
+  public readonly production: boolean;
 
   private constructor(public readonly apiObject: ApiObject, public readonly json: KubeJson) {
     this.apiVersion = json.apiVersion ?? apiObject.apiVersion;
@@ -140,6 +142,7 @@ export class ManifestObject implements TypeMeta {
     this.namespace = json.metadata?.namespace ?? '';
     this.annotations = json.metadata?.annotations ?? {};
     this.environment = apiObject.node.tryGetContext(ENVIRONMENT_CONTEXT_KEY);
+    this.production = apiObject.node.tryGetContext(PRODUCTION_CONTEXT_KEY) === true;
   }
 
   /** `Deployment logistics-prod/api`, or `Deployment api` without a namespace. */

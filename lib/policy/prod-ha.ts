@@ -4,9 +4,6 @@ import { isReplicated, podTemplateOf } from './pod-template';
 import { Finding, PolicyRule } from './rule';
 import { selectorMatches } from './selectors';
 
-/** The environment whose replicated workloads must survive node drains and zone failures. */
-export const PROD_ENVIRONMENT = 'prod';
-
 interface PdbSpecJson {
   readonly selector?: LabelSelectorJson;
   readonly minAvailable?: number | string;
@@ -17,21 +14,22 @@ interface PdbSpecJson {
  * More than one replica is only high availability if the replicas are spread over nodes and zones
  * and a node drain cannot take them all at once (Polaris `deploymentMissingReplicas`/PDB checks,
  * kube-linter `no-anti-affinity`, `pdb-max-unavailable`, `pdb-min-available`). Only prod: dev and
- * test run on small clusters where spreading may not be possible.
+ * test run on small clusters where spreading may not be possible. What is production is the
+ * environment's `production` setting, not its name.
  */
 export const prodHa: PolicyRule = {
   id: 'prod-ha',
-  description: 'In prod, a Deployment, StatefulSet, ReplicaSet or Rollout with more than one replica (spec.replicas or HPA minReplicas) '
+  description: 'In a production environment (production: true in its settings), a Deployment, StatefulSet, ReplicaSet or Rollout with more than one replica (spec.replicas or HPA minReplicas) '
     + 'has a PodDisruptionBudget that selects its pods and allows a disruption, and topology spread constraints or pod anti-affinity.',
   fix: 'Call addDisruptionBudget() in the Workload and build the pod with Workload.podSpec({ spread: true }).',
   appliesTo: isReplicated,
   check(object, inventory) {
-    if (object.environment !== PROD_ENVIRONMENT) return [];
+    if (!object.production) return [];
     const template = podTemplateOf(object);
     if (!template) return [];
     const { replicas, source } = minimumReplicas(object, inventory);
     if (replicas <= 1) return [];
-    const runs = `runs ${replicas} replicas (${source}) in prod`;
+    const runs = `runs ${replicas} replicas (${source}) in production`;
     const findings: Finding[] = [];
 
     const budgets = inventory.inNamespace(object.namespace, 'policy', 'PodDisruptionBudget')

@@ -5,7 +5,8 @@ import { manifestYamlDocuments } from '../manifest-yaml';
 import { AppNamespace } from '../namespace';
 import { PolicyViolationError } from '../policy/policy-violation-error';
 import { renderOnce, withRenderCache } from '../render-cache';
-import { ENVIRONMENT_CONTEXT_KEY, SOLUTION_CONTEXT_KEY, VERSION_CONTEXT_KEY } from '../validation';
+import { ENVIRONMENT_CONTEXT_KEY, PRODUCTION_CONTEXT_KEY, SOLUTION_CONTEXT_KEY, VERSION_CONTEXT_KEY } from '../validation';
+import { DNS_PEERS_CONTEXT_KEY, NetworkPeer } from '../workload';
 
 /** What one environment's synth wrote. */
 export interface SynthResult {
@@ -24,6 +25,13 @@ export interface EnvironmentAppProps {
   readonly namespace: string;
   /** Release version, for the version label of objects that are not one workload's. */
   readonly version: string;
+  /** A production environment (`production` in its settings): production-only policy rules apply. */
+  readonly production: boolean;
+  /**
+   * Where every workload's pods send DNS queries.
+   * @default - each workload's default (DEFAULT_DNS_PEERS: kube-dns pods, NodeLocal DNSCache)
+   */
+  readonly dnsPeers?: readonly NetworkPeer[];
   /** Folder the YAML files are written to: dist/<solution>/<environment>. */
   readonly outdir: string;
 }
@@ -49,6 +57,8 @@ export class EnvironmentApp extends App {
     this.node.setContext(SOLUTION_CONTEXT_KEY, props.solution);
     this.node.setContext(ENVIRONMENT_CONTEXT_KEY, props.environment);
     this.node.setContext(VERSION_CONTEXT_KEY, props.version);
+    this.node.setContext(PRODUCTION_CONTEXT_KEY, props.production);
+    if (props.dnsPeers) this.node.setContext(DNS_PEERS_CONTEXT_KEY, props.dnsPeers);
 
     const namespaceChart = new Chart(this, 'namespace');
     this.namespace = new AppNamespace(namespaceChart, 'namespace', { name: props.namespace });

@@ -1,6 +1,7 @@
 import { join } from 'path';
-import { resolveEnvironment, SolutionDefinition } from '../config/solution-definition';
-import { AppTierSettings } from '../config/app-tier-settings';
+import { AppTierSettings, DnsSettings } from '../config/app-tier-settings';
+import { namespaceOf, resolveEnvironment, SolutionDefinition } from '../config/solution-definition';
+import { NetworkPeer } from '../workload';
 import { Policies } from '../policy';
 import { referencedSecretKeys, SecretManagerSync } from '../secret-manager';
 import { EnvironmentApp } from './environment-app';
@@ -24,8 +25,10 @@ export function buildEnvironment<S extends AppTierSettings>(
   const app = new EnvironmentApp({
     solution: resolved.solution,
     environment: resolved.environment,
-    namespace: resolved.settings.namespace ?? `${resolved.solution}-${resolved.environment}`,
+    namespace: namespaceOf(resolved),
     version: resolved.settings.application.version,
+    production: resolved.production,
+    dnsPeers: dnsPeersOf(resolved.settings.dns),
     outdir: join(outdir, resolved.solution, resolved.environment),
   });
   solution.build(app, resolved.settings);
@@ -38,4 +41,14 @@ export function buildEnvironment<S extends AppTierSettings>(
   }
   Policies.enforce(app);
   return app;
+}
+
+/** The DNS peers the settings name, or undefined for the workloads' default (the same two peers). */
+function dnsPeersOf(dns: DnsSettings | undefined): NetworkPeer[] | undefined {
+  if (dns === undefined) return undefined;
+  return [
+    NetworkPeer.kubeDns(dns.kubeDnsNamespace),
+    ...(dns.nodeLocalDnsCache === false ? [] : [NetworkPeer.nodeLocalDnsCache(dns.nodeLocalDnsCache)]),
+    ...(dns.cidrs ?? []).map((cidr) => NetworkPeer.cidr(cidr)),
+  ];
 }

@@ -3,7 +3,7 @@ import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { httpProbe } from '../../lib/probes';
 import { Policies } from '../../lib/policy';
-import { ENVIRONMENT_CONTEXT_KEY } from '../../lib/validation';
+import { ENVIRONMENT_CONTEXT_KEY, PRODUCTION_CONTEXT_KEY } from '../../lib/validation';
 
 // A compliant L1 workload that each test breaks in exactly one way.
 
@@ -61,9 +61,10 @@ function defaultDeny(scope: Construct): void {
   new k8s.KubeNetworkPolicy(scope, 'default-deny', { metadata: { name: 'default-deny-all' }, spec: { podSelector: {}, policyTypes: ['Ingress', 'Egress'] } });
 }
 
-function chart(options: { environment?: string; namespace?: string } = {}): Chart {
+function chart(options: { environment?: string; production?: boolean; namespace?: string } = {}): Chart {
   const app = Testing.app();
   if (options.environment) app.node.setContext(ENVIRONMENT_CONTEXT_KEY, options.environment);
+  if (options.production !== undefined) app.node.setContext(PRODUCTION_CONTEXT_KEY, options.production);
   const c = new Chart(app, 'shop', { namespace: options.namespace });
   defaultDeny(c);
   return c;
@@ -260,12 +261,12 @@ describe('no-host-access', () => {
 
 describe('prod-ha', () => {
   test('in prod, three replicas without a PodDisruptionBudget or spread fire', () => {
-    const c = chart({ environment: 'prod', namespace: 'shop-prod' });
+    const c = chart({ environment: 'prod', production: true, namespace: 'shop-prod' });
     deployment(c, 'web', { replicas: 3, pod: { topologySpreadConstraints: undefined } });
     expect(violations(c, 'prod-ha')).toEqual([
-      'Deployment shop-prod/web: [prod-ha] runs 3 replicas (spec.replicas) in prod but no PodDisruptionBudget selects its pods. '
+      'Deployment shop-prod/web: [prod-ha] runs 3 replicas (spec.replicas) in production but no PodDisruptionBudget selects its pods. '
       + 'Fix: add a PodDisruptionBudget with maxUnavailable 1 selecting the pod labels (Workload.addDisruptionBudget()).',
-      'Deployment shop-prod/web: [prod-ha] runs 3 replicas (spec.replicas) in prod but has no topologySpreadConstraints or podAntiAffinity, so all replicas may share one node. '
+      'Deployment shop-prod/web: [prod-ha] runs 3 replicas (spec.replicas) in production but has no topologySpreadConstraints or podAntiAffinity, so all replicas may share one node. '
       + 'Fix: spread the pods over kubernetes.io/hostname and topology.kubernetes.io/zone (Workload.podSpec({ spread: true })).',
     ]);
   });
@@ -276,14 +277,23 @@ describe('prod-ha', () => {
     expect(violations(c, 'prod-ha')).toEqual([]);
   });
 
+  test('production is the environment\'s setting, not its name', () => {
+    const production = chart({ environment: 'production', production: true, namespace: 'shop-production' });
+    deployment(production, 'web', { replicas: 3, pod: { topologySpreadConstraints: undefined } });
+    expect(violations(production, 'prod-ha')).toHaveLength(2);
+    const namedProd = chart({ environment: 'prod', production: false, namespace: 'shop-prod' });
+    deployment(namedProd, 'web', { replicas: 3, pod: { topologySpreadConstraints: undefined } });
+    expect(violations(namedProd, 'prod-ha')).toEqual([]);
+  });
+
   test('a single replica in prod needs neither', () => {
-    const c = chart({ environment: 'prod' });
+    const c = chart({ environment: 'prod', production: true });
     deployment(c, 'web', { replicas: 1, pod: { topologySpreadConstraints: undefined } });
     expect(violations(c, 'prod-ha')).toEqual([]);
   });
 
   test('an HPA minReplicas above one counts, and pod anti-affinity is as good as spread', () => {
-    const c = chart({ environment: 'prod' });
+    const c = chart({ environment: 'prod', production: true });
     deployment(c, 'web', {
       pod: {
         topologySpreadConstraints: undefined,
@@ -292,7 +302,7 @@ describe('prod-ha', () => {
     });
     new k8s.KubeHorizontalPodAutoscalerV2(c, 'hpa', { metadata: { name: 'web' }, spec: { scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'web' }, minReplicas: 2, maxReplicas: 4 } });
     expect(violations(c, 'prod-ha')).toEqual([
-      expect.stringContaining('Deployment web: [prod-ha] runs 2 replicas (HorizontalPodAutoscaler "web" minReplicas) in prod but no PodDisruptionBudget selects its pods.'),
+      expect.stringContaining('Deployment web: [prod-ha] runs 2 replicas (HorizontalPodAutoscaler "web" minReplicas) in production but no PodDisruptionBudget selects its pods.'),
     ]);
   });
 
@@ -302,16 +312,16 @@ describe('prod-ha', () => {
     [{ minAvailable: k8s.IntOrString.fromNumber(3) }, 'has minAvailable 3'],
     [{ minAvailable: k8s.IntOrString.fromString('100%') }, 'has minAvailable 100%'],
   ])('a PodDisruptionBudget that allows no disruption fires (%o)', (budget, message) => {
-    const c = chart({ environment: 'prod' });
+    const c = chart({ environment: 'prod', production: true });
     deployment(c, 'web', { replicas: 3 });
     new k8s.KubePodDisruptionBudget(c, 'pdb', { metadata: { name: 'web-pdb' }, spec: { ...budget, selector: { matchLabels: labelsOf('web') } } });
     expect(violations(c, 'prod-ha')).toEqual([
-      `Deployment web: [prod-ha] runs 3 replicas (spec.replicas) in prod and PodDisruptionBudget "web-pdb" ${message}, so no node can be drained. Fix: set maxUnavailable: 1 on PodDisruptionBudget "web-pdb".`,
+      `Deployment web: [prod-ha] runs 3 replicas (spec.replicas) in production and PodDisruptionBudget "web-pdb" ${message}, so no node can be drained. Fix: set maxUnavailable: 1 on PodDisruptionBudget "web-pdb".`,
     ]);
   });
 
   test('a PodDisruptionBudget selecting other pods does not count', () => {
-    const c = chart({ environment: 'prod' });
+    const c = chart({ environment: 'prod', production: true });
     deployment(c, 'web', { replicas: 2 });
     new k8s.KubePodDisruptionBudget(c, 'pdb', { metadata: { name: 'api' }, spec: { maxUnavailable: k8s.IntOrString.fromNumber(1), selector: { matchLabels: labelsOf('api') } } });
     expect(violations(c, 'prod-ha')).toEqual([expect.stringContaining('no PodDisruptionBudget selects its pods')]);
