@@ -3,18 +3,18 @@
  * prune or sync, by deleting its StatefulSet, or by scaling it down.
  */
 import { objectId, synthesizedMatrix } from './support/manifests';
+import { MATRIX, settingsOf } from './support/solution-objects';
 
 const { manifests } = synthesizedMatrix();
 const statefulSets = manifests.filter((m) => m.object.kind === 'StatefulSet');
 const KEEP = 'Prune=false,Delete=false';
 
 describe('every store keeps its data', () => {
-  test('each environment runs its stores as StatefulSets with volume claims', () => {
-    const names = (solution: string, environment: string) => statefulSets
+  test.each(MATRIX)('%s/%s runs every store its settings declare as StatefulSets with volume claims', (solution, environment) => {
+    const names = statefulSets
       .filter((m) => m.solution === solution && m.environment === environment && m.object.spec.volumeClaimTemplates?.length)
-      .map((m) => m.object.metadata.name).sort();
-    expect(names('logistics', 'prod')).toEqual(expect.arrayContaining(['milvus-etcd', 'milvus-kafka', 'milvus-minio', 'mysql-primary', 'mysql-replica', 'redis']));
-    expect(names('real-estate', 'prod')).toEqual(expect.arrayContaining(['milvus', 'milvus-etcd', 'milvus-minio', 'postgres', 'postgres-standby', 'redis', 'redis-replica']));
+      .map((m) => m.object.metadata.name);
+    expect(names).toEqual(expect.arrayContaining(storesDeclared(settingsOf(solution, environment))));
   });
 
   test.each(statefulSets.map((m) => [objectId(m), m] as const))('%s retains its claims and is never pruned', (_, m) => {
@@ -37,3 +37,21 @@ describe('every store keeps its data', () => {
     expect(claims.map(objectId)).toEqual([]);
   });
 });
+
+/** The StatefulSets that hold each declared store's data, from the settings' topology. */
+function storesDeclared(settings: Readonly<Record<string, any>>): string[] {
+  const names: string[] = [];
+  if (settings.mysql) names.push('mysql-primary', ...((settings.mysql.replicas ?? 0) > 0 ? ['mysql-replica'] : []));
+  if (settings.redis) {
+    const cluster = 'masters' in settings.redis || 'replicasPerMaster' in settings.redis;
+    names.push('redis', ...(!cluster && (settings.redis.replicas ?? 0) > 0 ? ['redis-replica'] : []));
+  }
+  if (settings.postgres) names.push('postgres', ...(settings.postgres.standby ? ['postgres-standby'] : []));
+  if (settings.milvus) {
+    const milvus = settings.milvus;
+    names.push('milvus-etcd', ...(milvus.mode === 'cluster' ? [] : ['milvus']));
+    if (milvus.objectStorage?.minio) names.push('milvus-minio');
+    if (milvus.messageQueue?.kafka) names.push('milvus-kafka');
+  }
+  return names;
+}

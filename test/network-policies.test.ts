@@ -8,7 +8,7 @@ import {
   acmeSolver, Endpoint, INGRESS_CONTROLLER, INTERNET, KUBE_DNS, NetworkPolicy, NetworkPolicyEvaluator, NODE_LOCAL_DNS, OTHER_NAMESPACE_POD,
 } from './support/network-policy-evaluator';
 import { Manifest, synthesizedMatrix } from './support/manifests';
-import { containerPortOf, isSubset } from './support/solution-objects';
+import { containerPortOf, isSubset, settingsOf } from './support/solution-objects';
 import { expectedStoreConnections } from './support/store-connections';
 
 const { manifests } = synthesizedMatrix();
@@ -80,7 +80,7 @@ function neededConnections(solution: string, environment: string, objects: Manif
       }
     }
   }
-  needed.push(...expectedStoreConnections(solution, environment));
+  needed.push(...expectedStoreConnections(settingsOf(solution, environment)));
   return [...new Set(needed)].sort();
 }
 

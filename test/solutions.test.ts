@@ -1,22 +1,21 @@
 /**
- * The two solutions in their three environments (R1-R9, R15): a snapshot of each environment as a
- * tripwire (update with `npx jest -u test/solutions.test.ts` after an intended change), and the
+ * Every environment of every solution the configuration defines (R1-R9, R15): a snapshot of each as a
+ * tripwire (accept an intended change with `npm run accept`), and the
  * behaviour every environment must have, asserted on the synthesized objects. Per-solution
  * behaviour is in test/solutions/<solution>.test.ts.
  */
+import { environmentsOf } from '../lib/config/solution-definition';
 import { SOLUTIONS } from '../lib/solutions';
 import { buildEnvironment } from '../lib/solutions/solution';
 import {
-  Environment, K8sObject, MATRIX, all, apiContainer, backendsOf, connectionAllowed, containerPortOf, env, envConfigMap, find, inClusterService, maybe, modelDeployments, outdir, podTemplates, properties,
+  K8sObject, MATRIX, all, apiContainer, backendsOf, connectionAllowed, containerPortOf, env, envConfigMap, find, inClusterService, maybe, modelDeployments, outdir, podTemplates, properties, settingsOf,
 } from './support/solution-objects';
 import { INGRESS_CONTROLLER } from './support/network-policy-evaluator';
 
-describe('snapshots (tripwire; update with `npx jest -u test/solutions.test.ts`)', () => {
-  test('the matrix is 2 solutions x dev, test, prod', () => {
-    expect(MATRIX).toEqual([
-      ['logistics', 'dev'], ['logistics', 'test'], ['logistics', 'prod'],
-      ['real-estate', 'dev'], ['real-estate', 'test'], ['real-estate', 'prod'],
-    ]);
+describe('snapshots (tripwire; accept an intended change with `npm run accept`)', () => {
+  test('the matrix is every environment of every solution the configuration defines', () => {
+    expect(MATRIX).toEqual(SOLUTIONS.flatMap((s) => environmentsOf(s.definition).map((e) => [s.definition.name, e])));
+    expect(MATRIX.length).toBeGreaterThan(0);
   });
 
   test.each(MATRIX)('%s/%s', (solution, environment) => {
@@ -24,17 +23,18 @@ describe('snapshots (tripwire; update with `npx jest -u test/solutions.test.ts`)
   });
 
   test('building an environment twice gives the same objects', () => {
-    const again = buildEnvironment(SOLUTIONS[0], 'prod', outdir);
-    expect(again.charts.flatMap((c) => c.toJson())).toEqual(env('logistics', 'prod').objects);
+    const [solution, environment] = MATRIX[MATRIX.length - 1];
+    const again = buildEnvironment(SOLUTIONS.find((s) => s.definition.name === solution)!, environment, outdir);
+    expect(again.charts.flatMap((c) => c.toJson())).toEqual(env(solution, environment).objects);
   });
 });
 
 describe.each(MATRIX)('%s/%s', (solution, environment) => {
   const e = () => env(solution, environment);
 
-  test('the namespace is <solution>-<environment> and holds every other object', () => {
+  test('the namespace is the configured one (default <solution>-<environment>) and holds every other object', () => {
     const namespaces = all(e().objects, 'Namespace');
-    expect(namespaces.map((n) => n.metadata.name)).toEqual([`${solution}-${environment}`]);
+    expect(namespaces.map((n) => n.metadata.name)).toEqual([settingsOf(solution, environment).namespace ?? `${solution}-${environment}`]);
     expect(e().objects[0].kind).toBe('Namespace');
     const outside = e().objects.filter((o) => o.kind !== 'Namespace' && o.metadata.namespace !== e().namespace);
     expect(outside.map((o) => `${o.kind}/${o.metadata.name} in ${o.metadata.namespace}`)).toEqual([]);
@@ -111,10 +111,10 @@ describe.each(MATRIX)('%s/%s', (solution, environment) => {
     expect(problems).toEqual([]);
   });
 
-  test('the Ingress routes to a Service port that exists, whose pods admit the ingress controller', () => {
+  test('the Ingress (where configured) routes to a Service port that exists, whose pods admit the ingress controller', () => {
     const ingresses = all(e().app, 'Ingress');
-    expect(ingresses).toHaveLength(1);
-    for (const rule of ingresses[0].spec.rules) {
+    expect(ingresses).toHaveLength(settingsOf(solution, environment).ingress ? 1 : 0);
+    for (const rule of ingresses[0]?.spec.rules ?? []) {
       for (const path of rule.http.paths) {
         const service = find(e().objects, 'Service', path.backend.service.name);
         const target = containerPortOf(e().objects, service, path.backend.service.port.number);
@@ -157,21 +157,33 @@ describe.each(MATRIX)('%s/%s', (solution, environment) => {
   test('app.properties names the environment and the release', () => {
     const lines = properties(e());
     expect(lines).toContain(`app.environment=${environment}`);
-    expect(lines).toContain('app.version=1.0.0');
+    expect(lines).toContain(`app.version=${settingsOf(solution, environment).application.version}`);
     expect(envConfigMap(e()).data).toMatchObject({ APP_ENV: environment, APP_PROPERTIES_FILE: '/etc/app/app.properties' });
   });
 });
 
-describe.each(SOLUTIONS.map((s) => s.definition.name))('%s: dev differs from prod', (solution) => {
-  test('in replicas, resources and hosts', () => {
-    const dev = env(solution, 'dev');
-    const prod = env(solution, 'prod');
-    const replicas = (e: Environment) => find(e.app, 'Deployment', 'api').spec.replicas ?? `hpa min ${find(e.app, 'HorizontalPodAutoscaler', 'api').spec.minReplicas}`;
-    expect(replicas(dev)).toBe(1);
-    expect(replicas(prod)).toBe('hpa min 3');
-    expect(apiContainer(dev).resources).not.toEqual(apiContainer(prod).resources);
-    const hosts = (e: Environment) => find(e.app, 'Ingress', 'ingress').spec.rules.map((r: K8sObject) => r.host);
-    expect(hosts(dev)).not.toEqual(hosts(prod));
-    for (const host of hosts(dev)) expect(host).toContain('.dev.');
+describe.each(MATRIX)('%s/%s follows its configuration', (solution, environment) => {
+  const e = () => env(solution, environment);
+  const settings = () => settingsOf(solution, environment);
+
+  test('API replicas: fixed, or owned by an HPA with the configured bounds', () => {
+    const api = settings().api;
+    const deployment = find(e().app, 'Deployment', 'api');
+    const hpa = maybe(e().app, 'HorizontalPodAutoscaler', 'api');
+    if (api.autoscaling) {
+      expect(deployment.spec.replicas).toBeUndefined();
+      expect([hpa?.spec.minReplicas, hpa?.spec.maxReplicas]).toEqual([api.autoscaling.minReplicas, api.autoscaling.maxReplicas]);
+    } else {
+      expect(deployment.spec.replicas).toBe(api.replicas);
+      expect(hpa).toBeUndefined();
+    }
+  });
+
+  test('API resources and Ingress hosts are the configured ones', () => {
+    const api = settings().api;
+    expect(apiContainer(e()).resources.requests).toMatchObject({ cpu: api.resources.requests.cpu, memory: api.resources.requests.memory });
+    expect(apiContainer(e()).resources.limits).toMatchObject({ cpu: api.resources.limits.cpu, memory: api.resources.limits.memory });
+    const ingress = maybe(e().app, 'Ingress', 'ingress');
+    expect(ingress?.spec.rules.map((r: K8sObject) => r.host)).toEqual(settings().ingress?.hosts);
   });
 });

@@ -106,12 +106,12 @@ describe('output is never lost silently', () => {
     const { outdir } = existingOutput();
     const clash = variant(logisticsSolution, (d) => ({
       ...d,
-      environments: { ...d.environments, staging: { ...d.environments.prod, namespace: 'logistics-prod' } },
+      environments: { ...d.environments, clash: { ...d.environments.prod, namespace: 'logistics-prod' } },
     }));
     const problems = failureOf(() => synthesize(outdir, { solutions: [clash] })).problems;
-    expect(problems).toContain('logistics/staging: namespace must be unique across environments and solutions but "logistics-prod" was provided, which logistics/prod uses already');
+    expect(problems).toContain('logistics/clash: namespace must be unique across environments and solutions but "logistics-prod" was provided, which logistics/prod uses already');
     const host = logisticsSolution.definition.environments.prod.ingress?.hosts?.[0] ?? logisticsSolution.definition.defaults.ingress?.hosts[0];
-    expect(problems).toContain(`logistics/staging: ingress.hosts must be unique across environments and solutions but ${JSON.stringify(host)} was provided, which logistics/prod uses already`);
+    expect(problems).toContain(`logistics/clash: ingress.hosts must be unique across environments and solutions but ${JSON.stringify(host)} was provided, which logistics/prod uses already`);
   });
 
   test('problems of several environments are reported together', () => {

@@ -5,7 +5,8 @@
 import { mkdtempSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import { environmentsOf } from '../../lib/config/solution-definition';
+import { AppTierSettings } from '../../lib/config/app-tier-settings';
+import { environmentsOf, namespaceOf, ResolvedEnvironment, resolveEnvironment } from '../../lib/config/solution-definition';
 import { SOLUTIONS } from '../../lib/solutions';
 import { buildEnvironment } from '../../lib/solutions/solution';
 import { Endpoint, NetworkPolicy, NetworkPolicyEvaluator } from './network-policy-evaluator';
@@ -28,6 +29,18 @@ process.on('exit', () => rmSync(outdir, { recursive: true, force: true }));
 export const MATRIX: [string, string][] = SOLUTIONS.flatMap((s) => environmentsOf(s.definition).map((e): [string, string] => [s.definition.name, e]));
 const built = new Map<string, Environment>();
 
+/** The resolved configuration of one environment: what the tests compare the output with. */
+export function resolvedOf(solution: string, environment: string): ResolvedEnvironment<AppTierSettings> {
+  const found = SOLUTIONS.find((s) => s.definition.name === solution);
+  if (!found) throw new Error(`no solution ${solution}`);
+  return resolveEnvironment(found.definition, environment);
+}
+
+/** The settings of one environment, as the configuration resolves them. */
+export function settingsOf(solution: string, environment: string): Readonly<Record<string, any>> {
+  return resolvedOf(solution, environment).settings;
+}
+
 /** Builds one environment (once per test file) and returns its objects, without writing anything. */
 export function env(solution: string, environment: string): Environment {
   const key = `${solution}/${environment}`;
@@ -39,7 +52,7 @@ export function env(solution: string, environment: string): Environment {
     result = {
       solution,
       environment,
-      namespace: `${solution}-${environment}`,
+      namespace: namespaceOf(resolvedOf(solution, environment)),
       objects: app.charts.flatMap((chart) => chart.toJson()),
       app: app.appChart.toJson(),
     };

@@ -58,13 +58,24 @@ function postgres(standby: boolean): string[] {
   return standby ? link(sts('postgres-standby'), sts('postgres'), 5432) : [];
 }
 
-export function expectedStoreConnections(solution: string, environment: string): string[] {
-  if (solution === 'real-estate') {
-    return [...postgres(environment === 'prod'), ...redisReplicas(environment === 'prod'), ...milvusStandalone()];
+/**
+ * The store connections an environment's settings declare: which stores it has and their topology
+ * (replicas, standby, cluster mode), read from the settings, so a new environment or solution
+ * needs no edit here as long as it uses these stores.
+ */
+export function expectedStoreConnections(settings: Readonly<Record<string, any>>): string[] {
+  const needed: string[] = [];
+  if (settings.mysql && (settings.mysql.replicas ?? 0) > 0) needed.push(...mysql());
+  if (settings.redis) {
+    const cluster = 'masters' in settings.redis || 'replicasPerMaster' in settings.redis;
+    needed.push(...(cluster ? redisCluster() : redisReplicas((settings.redis.replicas ?? 0) > 0)));
   }
-  return [
-    ...mysql(),
-    ...redisCluster(),
-    ...(environment === 'dev' ? milvusStandalone() : milvusCluster({ etcd: environment === 'prod', minio: environment === 'prod' })),
-  ];
+  if (settings.postgres) needed.push(...postgres(settings.postgres.standby === true));
+  if (settings.milvus) {
+    const milvus = settings.milvus;
+    needed.push(...(milvus.mode === 'cluster'
+      ? milvusCluster({ etcd: (milvus.etcdReplicas ?? 1) > 1, minio: (milvus.objectStorage?.minio?.replicas ?? 1) > 1 })
+      : milvusStandalone()));
+  }
+  return needed;
 }
