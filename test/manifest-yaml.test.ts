@@ -1,4 +1,5 @@
 /** The manifest YAML writer: what it writes reads back, through a YAML parser, as exactly what was given. */
+import fc from 'fast-check';
 import { loadAll } from 'js-yaml';
 import { parseAllDocuments } from 'yaml';
 import { manifestYaml, manifestYamlDocuments } from '../lib/manifest-yaml';
@@ -49,6 +50,28 @@ describe('manifestYaml', () => {
     expect(manifestYaml({ metadata: { name: 'api', labels: { app: 'api' } }, spec: { ports: [{ name: 'http', port: 80 }], args: ['--a', '1'] } }))
       .toBe('metadata:\n  name: api\n  labels:\n    app: api\nspec:\n  ports:\n    - name: http\n      port: 80\n  args:\n    - --a\n    - "1"\n');
     expect(manifestYaml({ data: { 'run.sh': '#!/bin/sh\necho hi\n' } })).toBe('data:\n  run.sh: |\n    #!/bin/sh\n    echo hi\n');
+  });
+
+  test('property: any string, any key and any JSON document the writer emits reads back unchanged', () => {
+    // Strings biased towards YAML's special characters and words, plus arbitrary unicode.
+    const yamlish = fc.oneof(
+      fc.string({ unit: fc.constantFrom(...'-:#?&*!|>%@`\'" \t\n\r{}[],.0123456789eExXoObB+_~yYnNtTfF'.split('')), maxLength: 12 }),
+      fc.constantFrom(...TRICKY_STRINGS),
+      fc.string({ unit: 'grapheme', maxLength: 20 }),
+      fc.string({ unit: 'binary', maxLength: 20 }),
+    );
+    fc.assert(fc.property(yamlish, yamlish, (key, value) => {
+      const doc = { value, list: [value], [key === '' ? 'empty' : key]: { nested: value } };
+      const { jsYaml, yaml11 } = readBack(manifestYaml(doc));
+      expect(jsYaml).toEqual([doc]);
+      expect(yaml11).toEqual([doc]);
+    }), { numRuns: 2000, seed: 20261128 });
+    const json = fc.jsonValue({ maxDepth: 4 }).filter((v) => !Object.is(v, -0));
+    fc.assert(fc.property(json, (value) => {
+      const { jsYaml, yaml11 } = readBack(manifestYamlDocuments([value]));
+      expect(jsYaml).toEqual([value]);
+      expect(yaml11).toEqual([value]);
+    }), { numRuns: 500, seed: 20261128 });
   });
 
   test('every object of every environment in dist/ reads back unchanged', () => {
