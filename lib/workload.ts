@@ -1,7 +1,11 @@
 import { Lazy } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import { StandardLabels } from './labels';
+import { PodMonitor } from '../imports/podmonitor-monitoring.coreos.com';
+import { LABEL_NAME, StandardLabels } from './labels';
+import { AlertRules } from './observability/alert-rules';
+import { monitoringOf } from './observability/monitoring-settings';
+import { RuleGroup } from './observability/rules';
 import { Validator } from './validation';
 
 /** Where a workload is reached: a Service of the same namespace, and the pods behind it. */
@@ -122,6 +126,20 @@ export interface WorkloadProps {
   readonly dnsPeers?: readonly NetworkPeer[];
 }
 
+/** A metrics endpoint of a workload's pods (see {@link Workload.addMetricsEndpoint}). */
+export interface MetricsEndpointOptions {
+  /** Name of the container port serving metrics (`metrics`, or `http` for the app tier). */
+  readonly portName: string;
+  /** Its number, for the NetworkPolicy. */
+  readonly port: number;
+  /** @default '/metrics' */
+  readonly path?: string;
+  /** Scrape interval in seconds. @default - Prometheus' own (30s in kube-prometheus-stack) */
+  readonly intervalSeconds?: number;
+  /** Name of the PodMonitor. @default - the workload's name */
+  readonly name?: string;
+}
+
 /** What {@link Workload.podSpec} assembles into a restricted pod. */
 export interface PodSpecOptions {
   readonly containers: k8s.Container[];
@@ -157,6 +175,8 @@ export abstract class Workload extends Construct {
   public readonly egress: Connection[] = [];
   /** Secret keys its pods read through `secretKeyRef`, recorded by {@link podSpec}. */
   public readonly secretKeyRefs: { readonly name: string; readonly key: string }[] = [];
+  /** The metrics endpoints {@link addMetricsEndpoint} declared. */
+  public readonly metricsEndpoints: MetricsEndpointOptions[] = [];
   /** Checks props and names them `<solution>/<env>: <id>.<field>` in errors. */
   protected readonly validator: Validator;
   private readonly runAsUser: number;
@@ -210,6 +230,37 @@ export abstract class Workload extends Construct {
   public allowPeers(port: number): void {
     this.addIngress(this, port);
     this.addEgress(this, port);
+  }
+
+  /**
+   * Has Prometheus scrape every pod of this workload: a PodMonitor on the named container port (the
+   * same name the container declares, so the endpoint can never point at a wrong port), with the
+   * monitoring discovery labels and `job` = the workload's name, and an ingress rule that lets the
+   * monitoring namespace's Prometheus, and only it, reach that port.
+   */
+  public addMetricsEndpoint(options: MetricsEndpointOptions): PodMonitor {
+    const monitoring = monitoringOf(this);
+    const name = options.name ?? this.name;
+    this.allowIngressFrom(NetworkPeer.prometheus(monitoring.namespace), options.port);
+    const monitor = new PodMonitor(this, `PodMonitor-${options.portName}`, {
+      metadata: { name, labels: { ...this.labels.labels, ...monitoring.discoveryLabels } },
+      spec: {
+        jobLabel: LABEL_NAME,
+        selector: { matchLabels: { ...this.labels.selectorLabels } },
+        podMetricsEndpoints: [{
+          port: options.portName,
+          path: options.path ?? '/metrics',
+          interval: options.intervalSeconds ? `${options.intervalSeconds}s` : undefined,
+        }],
+      },
+    });
+    this.metricsEndpoints.push({ ...options, name });
+    return monitor;
+  }
+
+  /** The rules that watch this workload, as one PrometheusRule `<name>-rules` per call of a group set. */
+  public addAlertRules(groups: readonly RuleGroup[], options: { readonly name?: string } = {}): AlertRules {
+    return new AlertRules(this, `AlertRules-${options.name ?? 'rules'}`, { name: options.name ?? `${this.name}-rules`, groups, component: 'monitoring' });
   }
 
   /** The PodDisruptionBudget, if {@link addDisruptionBudget} made one. */

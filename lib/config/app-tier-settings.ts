@@ -2,6 +2,7 @@ import { AppConfigProps, ReleaseSettings } from '../app-config';
 import { ApiServiceProps } from '../api-service';
 import { AppIngressProps } from '../ingress';
 import { ModelServiceProps } from '../model-service';
+import { EnvironmentMonitoringSettings } from '../observability/environment-monitoring-settings';
 import { SecretManagerSettings } from '../secret-manager';
 import { StatelessServiceProps } from '../stateless-service';
 import { WebTierProps } from '../web-tier';
@@ -75,6 +76,12 @@ export interface AppTierSettings {
   readonly ingress?: IngressSettings;
   /** @default - kube-dns pods in kube-system and NodeLocal DNSCache at 169.254.20.10 */
   readonly dns?: DnsSettings;
+  /**
+   * How the cluster's Prometheus Operator finds this environment's monitors and rules, alert
+   * thresholds, and alert routing.
+   * @default - kube-prometheus-stack defaults (release label `kube-prometheus-stack`, namespace `monitoring`)
+   */
+  readonly monitoring?: EnvironmentMonitoringSettings;
   /**
    * Create the referenced Secrets from a secret manager through the External Secrets Operator.
    * Required where `production` is true.

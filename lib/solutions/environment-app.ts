@@ -3,6 +3,8 @@ import { join } from 'path';
 import { ApiObject, App, Chart, DependencyGraph } from 'cdk8s';
 import { manifestYamlDocuments } from '../manifest-yaml';
 import { AppNamespace } from '../namespace';
+import { EnvironmentMonitoringSettings } from '../observability/environment-monitoring-settings';
+import { MONITORING_CONTEXT_KEY } from '../observability/monitoring-settings';
 import { PolicyViolationError } from '../policy/policy-violation-error';
 import { renderOnce, withRenderCache } from '../render-cache';
 import { ENVIRONMENT_CONTEXT_KEY, PRODUCTION_CONTEXT_KEY, SOLUTION_CONTEXT_KEY, VERSION_CONTEXT_KEY } from '../validation';
@@ -32,6 +34,8 @@ export interface EnvironmentAppProps {
    * @default - each workload's default (DEFAULT_DNS_PEERS: kube-dns pods, NodeLocal DNSCache)
    */
   readonly dnsPeers?: readonly NetworkPeer[];
+  /** @default - the monitoring defaults (see MonitoringSettings) */
+  readonly monitoring?: EnvironmentMonitoringSettings;
   /** Folder the YAML files are written to: dist/<solution>/<environment>. */
   readonly outdir: string;
 }
@@ -59,6 +63,7 @@ export class EnvironmentApp extends App {
     this.node.setContext(VERSION_CONTEXT_KEY, props.version);
     this.node.setContext(PRODUCTION_CONTEXT_KEY, props.production);
     if (props.dnsPeers) this.node.setContext(DNS_PEERS_CONTEXT_KEY, props.dnsPeers);
+    if (props.monitoring) this.node.setContext(MONITORING_CONTEXT_KEY, props.monitoring);
 
     const namespaceChart = new Chart(this, 'namespace');
     this.namespace = new AppNamespace(namespaceChart, 'namespace', { name: props.namespace });

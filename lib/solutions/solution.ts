@@ -29,6 +29,7 @@ export function buildEnvironment<S extends AppTierSettings>(
     version: resolved.settings.application.version,
     production: resolved.production,
     dnsPeers: dnsPeersOf(resolved.settings.dns),
+    monitoring: resolved.settings.monitoring,
     outdir: join(outdir, resolved.solution, resolved.environment),
   });
   solution.build(app, resolved.settings);
