@@ -6,7 +6,7 @@
  */
 import { Testing } from 'cdk8s';
 import { spawn, spawnSync } from 'child_process';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'fs';
+import { chmodSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import { Redis } from '../../lib/data/redis/redis';
 import { RedisCluster } from '../../lib/data/redis/redis-cluster';
@@ -59,7 +59,6 @@ function script(path: string, env: NodeJS.ProcessEnv, args: string[] = []): Scri
 /** One redis-server started the way the container starts it: through redis-start.sh. */
 class Node {
   public process?: ServerProcess;
-  public startLog = '';
 
   constructor(public readonly port: number, public readonly busPort: number, public readonly dir: string, private readonly extraEnv: NodeJS.ProcessEnv = {}) {
     mkdirSync(join(dir, 'data'), { recursive: true });
@@ -83,28 +82,57 @@ class Node {
 
   public async start(): Promise<void> {
     this.process = new ServerProcess('bash', [START], {
-      env: {
-        REDIS_PASSWORD: PASSWORD,
-        REDIS_BASE_CONFIG: join(this.dir, 'redis.conf'),
-        REDIS_RUNTIME_CONFIG: join(this.dir, 'run', 'redis.conf'),
-        REDIS_BIND: '127.0.0.1',
-        REDIS_PORT: String(this.port),
-        REDIS_DATA_DIR: this.dataDir,
-        REDIS_CLUSTER_PORT: String(this.busPort),
-        REDIS_ANNOUNCE_IP: '127.0.0.1',
-        REDIS_ANNOUNCE_HOSTNAME: 'localhost',
-        REDIS_PEER_DNS_WAIT_SECONDS: '2',
-        ...this.extraEnv,
-      },
+      env: this.startEnv(),
+      // A working directory of its own: nothing may depend on (or litter) the test runner's.
+      cwd: this.dir,
     });
     const process = this.process;
     await waitFor(`redis on ${this.port}`, () => {
-      if (process.exited) throw new Error(`redis on ${this.port} exited:\n${process.log}`);
+      process.assertRunning(`redis on ${this.port}`);
       return cli(this.port, ['ping']) === 'PONG';
     }, 15_000, 100).catch((e) => {
       throw new Error(`${e.message}\n${process.log}`);
     });
-    this.startLog = process.log;
+    // The script's last line before exec; its output arrives asynchronously, so wait for it (a
+    // single read right after PONG was seen to miss it under load).
+    await waitFor(`the start log of redis on ${this.port}`, () => process.log.includes('redis-start: starting redis-server'), 10_000, 50);
+  }
+
+  /** The environment the container gives redis-start.sh. */
+  public startEnv(): NodeJS.ProcessEnv {
+    return {
+      REDIS_PASSWORD: PASSWORD,
+      REDIS_BASE_CONFIG: join(this.dir, 'redis.conf'),
+      REDIS_RUNTIME_CONFIG: join(this.dir, 'run', 'redis.conf'),
+      REDIS_BIND: '127.0.0.1',
+      REDIS_PORT: String(this.port),
+      REDIS_DATA_DIR: this.dataDir,
+      REDIS_CLUSTER_PORT: String(this.busPort),
+      REDIS_ANNOUNCE_IP: '127.0.0.1',
+      REDIS_ANNOUNCE_HOSTNAME: 'localhost',
+      REDIS_PEER_DNS_WAIT_SECONDS: '2',
+      ...this.extraEnv,
+    };
+  }
+
+  /**
+   * Runs redis-start.sh's set-up (rendering the configuration, repairing nodes.conf) with a
+   * recording stand-in for redis-server on PATH, as a container restart would, without a server.
+   */
+  public runStartSetUp(): { result: ScriptResult; execArgs: string } {
+    const bin = join(this.dir, 'stub-bin');
+    mkdirSync(bin, { recursive: true });
+    const record = join(this.dir, 'stub-exec-args');
+    rmSync(record, { force: true });
+    writeFileSync(join(bin, 'redis-server'), `#!/bin/sh\nprintf '%s\\n' "$*" > '${record}'\n`);
+    chmodSync(join(bin, 'redis-server'), 0o755);
+    const result = script(START, { ...this.startEnv(), PATH: `${bin}:${process.env.PATH}` });
+    return { result, execArgs: readFileSync(record, 'utf8').trim() };
+  }
+
+  /** What redis-start.sh and the server printed since the last start. */
+  public get startLog(): string {
+    return this.process?.log ?? '';
   }
 
   public async stop(): Promise<void> {
@@ -135,7 +163,7 @@ interface ScriptResult {
  * pointing at the local servers. Asynchronous, so that the scenarios' first runs overlap (the
  * script mostly waits for gossip).
  */
-function bootstrap(nodes: Node[], replicas: number): Promise<ScriptResult> {
+function bootstrap(nodes: Node[], replicas: number, extraEnv: NodeJS.ProcessEnv = {}): Promise<ScriptResult> {
   return new Promise((resolve, reject) => {
     const child = spawn('bash', [BOOTSTRAP], {
       env: {
@@ -144,6 +172,8 @@ function bootstrap(nodes: Node[], replicas: number): Promise<ScriptResult> {
         REDIS_CLUSTER_NODES: nodes.map((n) => n.address).join(' '),
         REDIS_CLUSTER_REPLICAS: String(replicas),
         REDIS_CLUSTER_TIMEOUT_SECONDS: '20',
+        REDIS_CLUSTER_MEMBER_WAIT_SECONDS: '20',
+        ...extraEnv,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -155,13 +185,79 @@ function bootstrap(nodes: Node[], replicas: number): Promise<ScriptResult> {
   });
 }
 
-async function waitForClusterOk(nodes: Node[]): Promise<void> {
+async function waitForClusterOk(nodes: Node[], timeoutMs = 20_000): Promise<void> {
   for (const node of nodes) {
     await waitFor(`cluster_state:ok on ${node.port}`, () => {
       const info = node.clusterInfo();
       return field(info, 'cluster_state') === 'ok' && field(info, 'cluster_slots_assigned') === '16384';
-    }, 20_000, 200);
+    }, timeoutMs, 200);
   }
+}
+
+/** redis-probe.sh readiness on one server. */
+function readiness(node: Node): ScriptResult {
+  return script(PROBE, { REDISCLI_AUTH: PASSWORD, REDIS_PORT: String(node.port) }, ['readiness']);
+}
+
+/** `SET key:<i> value-<i>` for i < count through a cluster client (redis-cli -c). */
+function writeKeys(entry: Node, count: number): void {
+  const commands = Array.from({ length: count }, (_, i) => `SET key:${i} value-${i}`).join('\n');
+  run('redis-cli', ['-c', '-h', '127.0.0.1', '-p', String(entry.port)], { env: { REDISCLI_AUTH: PASSWORD }, input: `${commands}\n` });
+}
+
+/** `GET key:<i>` for i < count through a cluster client: the answer to each, in order. */
+function readKeys(entry: Node, count: number): string[] {
+  const commands = Array.from({ length: count }, (_, i) => `GET key:${i}`).join('\n');
+  const output = run('redis-cli', ['-c', '-h', '127.0.0.1', '-p', String(entry.port)], { env: { REDISCLI_AUTH: PASSWORD }, input: `${commands}\n` });
+  // redis-cli -c announces each redirect on a line of its own; a missing key is an empty line.
+  return output.replace(/\r/g, '').split('\n').filter((l) => !l.startsWith('-> Redirected')).slice(0, count);
+}
+
+/** The own line of a node's CLUSTER NODES, as fields (id, address, flags, master, ..., slots). */
+function ownLine(node: Node): string[] {
+  return cli(node.port, ['cluster', 'nodes']).split('\n').map((l) => l.split(' ')).find((f) => f[2].includes('myself'))!;
+}
+
+/**
+ * Everything a script could change on a server and that does not move by itself: the cluster
+ * view without ping/pong times and link states (ids, addresses, flags, masters, config epochs,
+ * slots), the epochs, the role and whom it replicates, unsaved changes, and the configuration.
+ */
+function serverState(node: Node): Record<string, unknown> {
+  const info = (section: string, ...names: string[]) => {
+    const text = cli(node.port, ['info', section]);
+    return Object.fromEntries(names.map((n) => [n, field(text, n)]));
+  };
+  const clusterEnabled = field(cli(node.port, ['info', 'cluster']), 'cluster_enabled') === '1';
+  return {
+    nodes: clusterEnabled
+      ? cli(node.port, ['cluster', 'nodes']).split('\n').map((l) => l.split(' ')).map((f) => [...f.slice(0, 4), f[6], ...f.slice(8)].join(' ')).sort()
+      : [],
+    cluster: clusterEnabled
+      ? Object.fromEntries(['cluster_current_epoch', 'cluster_my_epoch', 'cluster_state', 'cluster_known_nodes'].map((n) => [n, field(node.clusterInfo(), n)]))
+      : {},
+    replication: info('replication', 'role', 'connected_slaves', 'master_host', 'master_port', 'master_replid'),
+    persistence: info('persistence', 'rdb_changes_since_last_save', 'aof_rewrites', 'rdb_saves'),
+    dbsize: cli(node.port, ['dbsize']),
+    config: cli(node.port, ['config', 'get', '*']),
+  };
+}
+
+/** A file's content and identity: a rewrite with the same content still changes inode or mtime. */
+function fileState(path: string): { content: string; inode: number; mtimeMs: number } {
+  const stat = statSync(path);
+  return { content: readFileSync(path, 'utf8'), inode: stat.ino, mtimeMs: stat.mtimeMs };
+}
+
+/** Redis's own counters of what its clients did: a script that "writes nothing" leaves these. */
+function writeCounters(node: Node): Record<string, string | undefined> {
+  const stats = cli(node.port, ['info', 'commandstats']);
+  const counters: Record<string, string | undefined> = {};
+  for (const command of ['set', 'del', 'flushall', 'flushdb', 'config|set', 'config|rewrite', 'cluster|forget', 'cluster|meet', 'cluster|addslots',
+    'cluster|addslotsrange', 'cluster|reset', 'cluster|failover', 'cluster|replicate', 'cluster|bumpepoch', 'cluster|setslot', 'cluster|saveconfig', 'acl|setuser']) {
+    counters[command] = new RegExp(`^cmdstat_${command.replace('|', '\\|')}:calls=(\\d+)`, 'm').exec(stats)?.[1];
+  }
+  return counters;
 }
 
 describeWithBinaries('redis scripts against real servers', {
@@ -201,7 +297,160 @@ describeWithBinaries('redis scripts against real servers', {
     return [partlyAssigned, met];
   }
 
+  /** What happened in the lost-master scenarios (they run in the background from the first beforeAll). */
+  interface LostMasterRun {
+    members: Node[];
+    lost: Node;
+    lostId: string;
+    lostSlots: string[];
+    lostKeys: number;
+    noaddrLine: string;
+    statesWhileNoaddr: (string | undefined)[];
+    probesWhileNoaddr: ScriptResult[];
+    healed: ScriptResult;
+    away: { id: string; slots: string[]; node: Node; refusal: ScriptResult };
+  }
+
+  /** Stops a master, wipes its data directory (AOF, RDB, nodes.conf) and starts it again on the same port at once. */
+  async function wipeAndRestart(node: Node): Promise<void> {
+    await node.stop();
+    rmSync(node.dataDir, { recursive: true, force: true });
+    mkdirSync(node.dataDir);
+    await node.start();
+  }
+
+  async function waitForNoaddr(observer: Node, id: string): Promise<string> {
+    let line = '';
+    await waitFor(`${observer.address} to flag ${id} noaddr`, () => {
+      line = cli(observer.port, ['cluster', 'nodes']).split('\n').find((l) => l.startsWith(id) && l.includes('noaddr')) ?? '';
+      return line !== '';
+    }, 30_000);
+    return line;
+  }
+
+  /**
+   * A cache without replicas (logistics dev) whose master loses its volume and comes back empty at
+   * once, before anyone flagged it failed; then, once healed, another master that stays away.
+   */
+  async function lostMasterScenario(): Promise<LostMasterRun> {
+    const members = await startNodes('lost-master', 3, clusterConf);
+    const formed = await bootstrap(members, 0);
+    if (formed.status !== 0) throw new Error(formed.output);
+    await waitForClusterOk(members);
+    writeKeys(members[0], 300);
+    const lost = members[2];
+    const [lostId, , , , , , , , ...lostSlots] = ownLine(lost);
+    const lostKeys = Number(cli(lost.port, ['dbsize']));
+    await wipeAndRestart(lost);
+    const noaddrLine = await waitForNoaddr(members[0], lostId);
+    await waitForNoaddr(members[1], lostId);
+    const statesWhileNoaddr = members.map((m) => field(m.clusterInfo(), 'cluster_state'));
+    const probesWhileNoaddr = members.map(readiness);
+    const healed = await bootstrap(members, 0);
+    await waitForClusterOk(members).catch((e) => {
+      throw new Error(`${e.message}\n--- bootstrap\n${healed.output}\n--- views\n${members.map((m) => cli(m.port, ['cluster', 'nodes'])).join('\n\n')}`);
+    });
+
+    // A master that stays away with its volume: nothing to take over, and it may come back.
+    const node = members[1];
+    const [id, , , , , , , , ...slots] = ownLine(node);
+    await node.stop();
+    const refusal = await bootstrap(members, 0, { REDIS_CLUSTER_MEMBER_WAIT_SECONDS: '2', REDIS_CLUSTER_FAILOVER_WAIT_SECONDS: '20' });
+    await node.start();
+    // A master flagged FAIL is cleared 2 x cluster-node-timeout after it was flagged.
+    await waitForClusterOk(members, 60_000);
+    return { members, lost, lostId, lostSlots, lostKeys, noaddrLine, statesWhileNoaddr, probesWhileNoaddr, healed, away: { id, slots, node, refusal } };
+  }
+
+  interface LostMasterWithReplicaRun {
+    members: Node[];
+    lost: Node;
+    lostId: string;
+    lostSlots: string[];
+    lostKeys: number;
+    replica: Node;
+    replicaKeysWhileNoaddr: number;
+    healed: ScriptResult;
+  }
+
+  /** The same with one replica per master: the replica must keep its copy and take over. */
+  async function lostMasterWithReplicaScenario(): Promise<LostMasterWithReplicaRun> {
+    const members = await startNodes('lost-master-replica', 6, clusterConf);
+    const formed = await bootstrap(members, 1);
+    if (formed.status !== 0) throw new Error(formed.output);
+    await waitForClusterOk(members);
+    writeKeys(members[0], 300);
+    const lost = members.find((m) => ownLine(m)[2].includes('master'))!;
+    const [lostId, , , , , , , , ...lostSlots] = ownLine(lost);
+    const lostKeys = Number(cli(lost.port, ['dbsize']));
+    const replica = members.find((m) => ownLine(m)[3] === lostId)!;
+    await waitFor('the replica to hold its master\'s keys', () => Number(cli(replica.port, ['dbsize'])) === lostKeys, 15_000);
+    await wipeAndRestart(lost);
+    await waitForNoaddr(members.find((m) => m !== lost && m !== replica)!, lostId);
+    // The replica reconnects to the address and asks the newcomer for a copy; without the hold the
+    // copy would start after the default diskless delay (5 s): wait well beyond it.
+    await waitFor('the replica to ask the newcomer for a copy', () => lost.startLog.includes(`Replica 127.0.0.1:${replica.port} asks for synchronization`), 15_000).catch((e) => {
+      throw new Error(`${e.message}\n--- newcomer\n${lost.startLog}\n--- replica\n${replica.startLog}`);
+    });
+    await new Promise((r) => setTimeout(r, 8000));
+    const replicaKeysWhileNoaddr = Number(cli(replica.port, ['dbsize']));
+    const healed = await bootstrap(members, 1, { REDIS_CLUSTER_TIMEOUT_SECONDS: '60' });
+    return { members, lost, lostId, lostSlots, lostKeys, replica, replicaKeysWhileNoaddr, healed };
+  }
+
+  interface FullRestartRun {
+    members: Node[];
+    lost: Node;
+    lostId: string;
+    lostSlots: string[];
+    lostKeys: number;
+    replica: Node;
+    result: ScriptResult;
+  }
+
+  /**
+   * Three masters and three replicas all shut down; all but one master come back (the replicas
+   * with the nodes.conf they saved while their masters were up).
+   */
+  async function fullRestartScenario(prefix: string, conf: string, failoverWaitSeconds: number): Promise<FullRestartRun> {
+    const members = await startNodes(prefix, 6, conf);
+    const formed = await bootstrap(members, 1);
+    if (formed.status !== 0) throw new Error(formed.output);
+    await waitForClusterOk(members);
+    writeKeys(members[0], 300);
+    const lost = members.find((m) => ownLine(m)[2].includes('master'))!;
+    const [lostId, , , , , , , , ...lostSlots] = ownLine(lost);
+    const lostKeys = Number(cli(lost.port, ['dbsize']));
+    const replica = members.find((m) => ownLine(m)[3] === lostId)!;
+    await waitFor('the replica to hold its master\'s keys', () => Number(cli(replica.port, ['dbsize'])) === lostKeys, 15_000);
+    await Promise.all(members.map((m) => m.stop()));
+    await Promise.all(members.filter((m) => m !== lost).map((m) => m.start()));
+    const result = await bootstrap(members, 1, {
+      REDIS_CLUSTER_MEMBER_WAIT_SECONDS: '3',
+      REDIS_CLUSTER_FAILOVER_WAIT_SECONDS: String(failoverWaitSeconds),
+      REDIS_CLUSTER_TIMEOUT_SECONDS: '90',
+    });
+    return { members, lost, lostId, lostSlots, lostKeys, replica, result };
+  }
+
+  // Started in the first beforeAll, awaited by their tests: most of their time is gossip and
+  // failure detection (cluster-node-timeout 15 s), which overlaps well.
+  let lostMaster: Promise<LostMasterRun>;
+  let lostMasterWithReplica: Promise<LostMasterWithReplicaRun>;
+  let fullRestart: Promise<FullRestartRun>;
+  let fullRestartOldConf: Promise<FullRestartRun>;
+  const background = <T>(promise: Promise<T>): Promise<T> => {
+    promise.catch(() => undefined); // reported by the test that awaits it
+    return promise;
+  };
+
   beforeAll(async () => {
+    lostMaster = background(lostMasterScenario());
+    lostMasterWithReplica = background(lostMasterWithReplicaScenario());
+    fullRestart = background(fullRestartScenario('full-restart', clusterConf, 45));
+    // The configuration as it was (replica validity factor 10: no replica fails over after a full
+    // restart): the bootstrap itself must promote the replica.
+    fullRestartOldConf = background(fullRestartScenario('full-restart-factor10', clusterConf.replace('cluster-replica-validity-factor 0\n', ''), 25));
     [cluster3, cluster6, interrupted] = await Promise.all([
       startNodes('cluster3', 3, clusterConf),
       startNodes('cluster6', 6, clusterConf),
@@ -215,6 +464,7 @@ describeWithBinaries('redis scripts against real servers', {
   });
 
   afterAll(async () => {
+    await Promise.allSettled([lostMaster, lostMasterWithReplica, fullRestart, fullRestartOldConf]);
     await Promise.all(nodes.map((n) => n.stop()));
     root.remove();
   });
@@ -267,15 +517,23 @@ describeWithBinaries('redis scripts against real servers', {
       expect(run('redis-cli', ['-c', '-h', '127.0.0.1', '-p', String(members[2].port), 'GET', 'key:7'], { env: { REDISCLI_AUTH: PASSWORD } }).trim()).toBe('value-7');
     });
 
-    test('a second run changes nothing: same node ids, same slot map, exit 0', async () => {
+    test('a second run of the bootstrap, and the probes, change nothing and write nothing', async () => {
       idsBefore = members.map((m) => cli(m.port, ['cluster', 'myid']));
       slotsBefore = members[0].slotMap();
+      const before = members.map(serverState);
+      const countersBefore = members.map(writeCounters);
       const again = await bootstrap(members, 0);
       expect(again.status).toBe(0);
       expect(again.output).not.toContain('creating the cluster');
       expect(again.output).toContain('0 member(s) added');
+      for (const member of members) {
+        expect(readiness(member).status).toBe(0);
+        expect(script(PROBE, { REDISCLI_AUTH: PASSWORD, REDIS_PORT: String(member.port) }, ['liveness']).status).toBe(0);
+      }
       expect(members.map((m) => cli(m.port, ['cluster', 'myid']))).toEqual(idsBefore);
       expect(members[0].slotMap()).toEqual(slotsBefore);
+      expect(members.map(serverState)).toEqual(before);
+      expect(members.map(writeCounters)).toEqual(countersBefore);
     });
 
     test('the server refuses clients without the password', () => {
@@ -315,8 +573,22 @@ describeWithBinaries('redis scripts against real servers', {
       expect(members[0].slotMap()).toEqual(slotsBefore);
       // The data came back from the AOF.
       expect(members.map((m) => Number(cli(m.port, ['dbsize']))).reduce((a, b) => a + b, 0)).toBe(300);
-      const readiness = script(PROBE, { REDISCLI_AUTH: PASSWORD, REDIS_PORT: String(members[0].port) }, ['readiness']);
-      expect(readiness.status).toBe(0);
+      expect(readiness(members[0]).status).toBe(0);
+    });
+
+    test('re-running the start script\'s set-up on a healthy member (a container restart) rewrites neither its configuration nor nodes.conf', async () => {
+      const member = members[1];
+      await member.stop();
+      const runtimeConfig = join(member.dir, 'run', 'redis.conf');
+      const nodesConf = join(member.dataDir, 'nodes.conf');
+      const before = [fileState(runtimeConfig), fileState(nodesConf)];
+      const { result, execArgs } = member.runStartSetUp();
+      expect(result.status).toBe(0);
+      expect(execArgs).toBe(runtimeConfig);
+      expect(result.output).not.toContain('nodes.conf:');
+      expect([fileState(runtimeConfig), fileState(nodesConf)]).toEqual(before);
+      await member.start();
+      await waitForClusterOk(members);
     });
   });
 
@@ -336,6 +608,17 @@ describeWithBinaries('redis scripts against real servers', {
       expect(masters).toHaveLength(3);
       expect(replicas).toHaveLength(3);
       expect(new Set(replicas.map((f) => f[3]))).toEqual(new Set(masters.map((f) => f[0])));
+    });
+
+    test('a second run of the bootstrap changes nothing and writes nothing', async () => {
+      await waitFor('every replica to be in sync', () => members.every((m) => readiness(m).status === 0), 15_000);
+      const before = members.map(serverState);
+      const countersBefore = members.map(writeCounters);
+      const again = await bootstrap(members, 1);
+      expect(again.status).toBe(0);
+      expect(again.output).toContain('0 member(s) added');
+      expect(members.map(serverState)).toEqual(before);
+      expect(members.map(writeCounters)).toEqual(countersBefore);
     });
 
     test('a replica that lost its volume comes back empty and the bootstrap adds it again as a replica', async () => {
@@ -387,6 +670,116 @@ describeWithBinaries('redis scripts against real servers', {
     });
   });
 
+  describe('a master of a cache without replicas loses its volume and comes back empty at the same address', () => {
+    let r: LostMasterRun;
+
+    beforeAll(async () => {
+      r = await lostMaster;
+    }, 180_000);
+
+    test('its old identity stays as master,noaddr owning its slots, cluster_state stays ok, and no member is ready', () => {
+      expect(r.noaddrLine).toMatch(new RegExp(`^${r.lostId} :0@0\\S* master,\\S*noaddr .* ${r.lostSlots.join(' ')}$`));
+      // What a probe of cluster_state alone sees on the two that kept their data: all is well.
+      expect(r.statesWhileNoaddr.slice(0, 2)).toEqual(['ok', 'ok']);
+      expect(r.probesWhileNoaddr.map((p) => p.status)).toEqual([1, 1, 1]);
+      // The two that kept their data: a third of the slots point at nowhere.
+      expect(r.probesWhileNoaddr[0].output).toContain(`only ${16384 - 5461} of 16384 slots are served by reachable masters; ${r.lostId} (:0@0`);
+      expect(r.probesWhileNoaddr[0].output).toContain(`noaddr) owns ${r.lostSlots.join(' ')}`);
+      // The one that came back: alone, serving nothing.
+      expect(r.probesWhileNoaddr[2].output).toContain('not part of a cluster yet');
+    });
+
+    test('the bootstrap forgets the dead identity, gives its slots to the member that came back and logs the loss', async () => {
+      expect(r.healed.output).toContain(`master ${r.lostId} (:0@0,localhost, master,`);
+      expect(r.healed.output).toContain(`giving its slots to ${r.lost.address}`);
+      expect(r.healed.output).toContain(`warning: the keys of slots ${r.lostSlots.join(' ')} were lost with the volume of ${r.lostId}`);
+      expect(r.healed.status).toBe(0);
+      await waitForClusterOk(r.members);
+      const newId = cli(r.lost.port, ['cluster', 'myid']);
+      for (const member of r.members) {
+        const view = cli(member.port, ['cluster', 'nodes']);
+        expect(view).not.toContain(r.lostId);
+        expect(view.split('\n')).toHaveLength(3);
+        expect(member.slotMap()).toContain(`${newId} ${r.lostSlots.join(' ')}`);
+      }
+      await waitFor('every member to be ready', () => r.members.every((m) => readiness(m).status === 0), 15_000);
+      // The keys of the other masters are all there; those of the lost slots are gone, and the
+      // slots take writes again.
+      const values = readKeys(r.members[0], 300);
+      expect(values.filter((v) => v === '')).toHaveLength(r.lostKeys);
+      expect(values.filter((v) => v.startsWith('value-'))).toHaveLength(300 - r.lostKeys);
+      writeKeys(r.members[1], 300);
+      expect(readKeys(r.members[2], 300)).toEqual(Array.from({ length: 300 }, (_, i) => `value-${i}`));
+    });
+
+    test('a master that stays away with its volume and has no replica: the bootstrap refuses, naming it, its slots and the command', () => {
+      const { refusal, node, id, slots } = r.away;
+      expect(refusal.status).toBe(1);
+      expect(refusal.output).toContain(`member ${node.address} did not answer PING`);
+      expect(refusal.output).toContain(`master ${id} (127.0.0.1:${node.port}@${node.busPort},localhost, master,`);
+      expect(refusal.output).toContain(`owns slots ${slots.join(' ')}, is unreachable (left 20s to the cluster's own failover) and no replica can take over`);
+      expect(refusal.output).toMatch(/redis-cli --cluster fix 127\.0\.0\.1:\d+ --cluster-fix-with-unreachable-masters/);
+      expect(refusal.output).not.toContain('giving its slots');
+    });
+  });
+
+  describe('a master with a replica loses its volume and comes back empty at the same address', () => {
+    let r: LostMasterWithReplicaRun;
+
+    beforeAll(async () => {
+      r = await lostMasterWithReplica;
+    }, 180_000);
+
+    test('its replica does not copy the empty newcomer (full syncs from a member outside any cluster are held back), and the bootstrap promotes the replica', async () => {
+      expect(r.lost.startLog).toContain('as cluster member not in a cluster yet (full syncs from it held back');
+      expect(r.replicaKeysWhileNoaddr).toBe(r.lostKeys);
+      expect(r.healed.output).toContain(`master ${r.lostId} (:0@0,localhost, master,`);
+      expect(r.healed.output).toContain(`is unreachable: promoting its replica ${r.replica.address} with CLUSTER FAILOVER TAKEOVER`);
+      expect(r.healed.output).toContain(`${r.lost.address} is empty and alone`);
+      expect(r.healed.output).toContain(`forgetting node ${r.lostId}`);
+      expect(r.healed.status).toBe(0);
+      await waitForClusterOk(r.members);
+      expect(ownLine(r.replica).slice(8)).toEqual(r.lostSlots);
+      expect(Number(cli(r.replica.port, ['dbsize']))).toBe(r.lostKeys);
+      expect(readKeys(r.members[0], 300)).toEqual(Array.from({ length: 300 }, (_, i) => `value-${i}`));
+      // The newcomer follows the promoted replica, may now be synced from, and every member is ready.
+      expect(ownLine(r.lost)[3]).toBe(ownLine(r.replica)[0]);
+      expect(cli(r.lost.port, ['config', 'get', 'repl-diskless-sync-delay'])).toBe('repl-diskless-sync-delay\n5');
+      await waitFor('every member to be ready', () => r.members.every((m) => readiness(m).status === 0), 20_000);
+      for (const member of r.members) expect(cli(member.port, ['cluster', 'nodes'])).not.toContain(r.lostId);
+    });
+  });
+
+  describe('a full restart in which one master (with a replica) does not come back', () => {
+    function expectRecovered(r: FullRestartRun): void {
+      const up = r.members.filter((m) => m !== r.lost);
+      expect(r.result.output).toContain(`member ${r.lost.address} did not answer PING`);
+      expect(r.result.output).toContain(`the cluster serves all 16384 slots with 5 of 6 members; not answering: ${r.lost.address}`);
+      expect(r.result.status).toBe(0);
+      expect(ownLine(r.replica)[2]).toContain('master');
+      expect(ownLine(r.replica).slice(8)).toEqual(r.lostSlots);
+      expect(Number(cli(r.replica.port, ['dbsize']))).toBe(r.lostKeys);
+      expect(readKeys(up[0], 300)).toEqual(Array.from({ length: 300 }, (_, i) => `value-${i}`));
+      for (const member of up) expect(field(member.clusterInfo(), 'cluster_state')).toBe('ok');
+      // The replicas of the other masters may still be resyncing: the masters are ready.
+      for (const member of up.filter((m) => ownLine(m)[2].includes('master'))) expect(readiness(member).status).toBe(0);
+    }
+
+    test('with the rendered configuration (replica validity factor 0) its replica fails over by itself, and the bootstrap goes on without the lost member', async () => {
+      const r = await fullRestart;
+      expect(clusterConf.split('\n')).toContain('cluster-replica-validity-factor 0');
+      expect(r.result.output).not.toContain('TAKEOVER');
+      expectRecovered(r);
+    }, 180_000);
+
+    test('with the default validity factor (no failover after a full restart) the bootstrap promotes the replica with CLUSTER FAILOVER TAKEOVER', async () => {
+      const r = await fullRestartOldConf;
+      expect(r.result.output).toContain(`master ${r.lostId} `);
+      expect(r.result.output).toContain(`owns slots ${r.lostSlots.join(' ')} and is unreachable: promoting its replica ${r.replica.address} with CLUSTER FAILOVER TAKEOVER`);
+      expectRecovered(r);
+    }, 180_000);
+  });
+
   describe('a primary and a replica', () => {
     let primary: Node;
     let replica: Node;
@@ -415,6 +808,17 @@ describeWithBinaries('redis scripts against real servers', {
       await primary.start();
       expect(cli(primary.port, ['get', 'listing:1'])).toBe('villa');
       expect(readFileSync(join(primary.dir, 'run', 'redis.conf'), 'utf8')).not.toContain('cluster-');
+    });
+
+    test('re-running the start script\'s set-up on the replica rewrites nothing', async () => {
+      await replica.stop();
+      const runtimeConfig = join(replica.dir, 'run', 'redis.conf');
+      const before = fileState(runtimeConfig);
+      const { result, execArgs } = replica.runStartSetUp();
+      expect(result.status).toBe(0);
+      expect(execArgs).toBe(runtimeConfig);
+      expect(fileState(runtimeConfig)).toEqual(before);
+      await replica.start();
     });
 
     test('the start script refuses to start without a password', () => {

@@ -5,6 +5,7 @@ import { join } from 'path';
 import { Redis, RedisProps } from '../../lib/data/redis/redis';
 import { RedisCluster, RedisClusterProps } from '../../lib/data/redis/redis-cluster';
 import { Policies } from '../../lib/policy';
+import { parseQuantity } from '../../lib/quantity';
 import { ENVIRONMENT_CONTEXT_KEY, SOLUTION_CONTEXT_KEY } from '../../lib/validation';
 import { Workload } from '../../lib/workload';
 import { KubernetesSchema } from '../support/kubernetes-schema';
@@ -94,17 +95,40 @@ describe('RedisCluster', () => {
     for (const line of [
       'cluster-enabled yes', 'cluster-config-file nodes.conf', 'cluster-preferred-endpoint-type hostname', 'cluster-require-full-coverage yes',
       'appendonly yes', 'appendfsync everysec', 'aof-use-rdb-preamble yes', 'save 3600 1 300 100 60 10000',
-      // 75% of the 1Gi memory limit.
-      'maxmemory 805306368', 'maxmemory-policy volatile-lru',
+      // 60% of the 1Gi memory limit.
+      'maxmemory 644245094', 'maxmemory-policy volatile-lru',
+      // After a full restart a replica takes over from a master that does not come back.
+      'cluster-replica-validity-factor 0',
     ]) expect(conf.split('\n')).toContain(line);
     const tuned = synthCluster({
       resources: { requests: { cpu: '500m', memory: '4Gi' }, limits: { cpu: '2', memory: '4Gi' } },
-      maxmemory: '3Gi',
+      maxmemory: '2Gi',
       maxmemoryPolicy: 'allkeys-lru',
     }).objects;
     const tunedConf: string = find(tuned, 'ConfigMap', 'redis-config').data['redis.conf'];
-    expect(tunedConf).toContain(`maxmemory ${3 * 2 ** 30}\n`);
+    expect(tunedConf).toContain(`maxmemory ${2 * 2 ** 30}\n`);
     expect(tunedConf).toContain('maxmemory-policy allkeys-lru\n');
+  });
+
+  test('maxmemory leaves 40% of the memory limit for the fork of RDB saves and AOF rewrites: derived, or checked when given', () => {
+    const limits = (memory: string) => ({ requests: { cpu: '100m', memory }, limits: { cpu: '1', memory } });
+    const maxmemoryOf = (props: Partial<RedisClusterProps>) =>
+      Number(/^maxmemory (\d+)$/m.exec(find(synthCluster(props).objects, 'ConfigMap', 'redis-config').data['redis.conf'])![1]);
+    // The limits of the environments today (lib/config): logistics dev 512Mi, test 1Gi, prod 4Gi; real estate 2Gi.
+    for (const memory of ['512Mi', '1Gi', '2Gi', '4Gi']) {
+      const limit = parseQuantity(memory);
+      const derived = maxmemoryOf({ resources: limits(memory) });
+      expect(derived).toBe(Math.floor(limit * 0.6));
+      expect(derived / limit).toBeLessThanOrEqual(0.6);
+    }
+    // Exactly 60% is accepted.
+    expect(maxmemoryOf({ resources: limits('1000Mi'), maxmemory: '600Mi' })).toBe(600 * 2 ** 20);
+    const { chart } = environmentChart('logistics', 'prod');
+    expect(() => new RedisCluster(chart, 'redis', { ...clusterProps, resources: limits('4Gi'), maxmemory: '3Gi' })).toThrow(
+      /^logistics\/prod: redis\.maxmemory must be at most 60% of the memory limit \(redis\.resources\.limits\.memory 4Gi: 2576980377 bytes\), the rest being headroom for the fork of RDB saves and AOF rewrites but "3Gi" was provided$/);
+    const realEstate = environmentChart('real-estate', 'prod');
+    expect(() => new Redis(realEstate.chart, 'redis', { ...redisProps, resources: limits('2Gi'), maxmemory: '1300Mi' })).toThrow(
+      /^real-estate\/prod: redis\.maxmemory must be at most 60% of the memory limit \(redis\.resources\.limits\.memory 2Gi: 1288490188 bytes\).* but "1300Mi" was provided$/);
   });
 
   test('the ConfigMap ships the scripts as they are in lib/data/redis, and a change of it rolls the pods', () => {
@@ -168,6 +192,11 @@ describe('RedisCluster', () => {
     expect(env(jobContainer, 'REDIS_CLUSTER_NODES').value).toBe(
       [0, 1, 2, 3, 4, 5].map((i) => `redis-${i}.redis-headless:6379`).join(' '));
     expect(env(jobContainer, 'REDIS_CLUSTER_REPLICAS').value).toBe('1');
+    // Members missing after 2 minutes do not keep a formed cluster down; an unreachable master is
+    // left to the cluster's own failover for four node timeouts before the Job promotes its replica.
+    expect(env(jobContainer, 'REDIS_CLUSTER_MEMBER_WAIT_SECONDS').value).toBe('120');
+    expect(env(jobContainer, 'REDIS_CLUSTER_FAILOVER_WAIT_SECONDS').value).toBe('60');
+    expect(conf.split('\n')).toContain('cluster-node-timeout 15000');
     expect(job.spec.template.spec.volumes[0].configMap).toEqual({
       name: 'redis-config', defaultMode: 0o444, items: [{ key: 'cluster-bootstrap.sh', path: 'cluster-bootstrap.sh' }],
     });
@@ -260,7 +289,8 @@ describe('RedisCluster rejects bad input at synth time, naming environment, fiel
     ['a Secret key with a slash', { passwordSecret: { name: 'redis', key: 'pass/word' } }, /redis\.passwordSecret\.key must be a Secret key .* but "pass\/word" was provided/],
     ['no Secret', { passwordSecret: undefined }, /redis\.passwordSecret must be a reference to an existing Secret \(\{ name, key \}\) but undefined was provided/],
     ['an unpinned image', { image: 'redis:latest' }, /redis\.image must be an image pinned to a release tag .* but "redis:latest" was provided/],
-    ['maxmemory above the memory limit', { maxmemory: '2Gi' }, /redis\.maxmemory must be at most redis\.resources\.limits\.memory \(1Gi\) but "2Gi" was provided/],
+    ['maxmemory above the memory limit', { maxmemory: '2Gi' }, /redis\.maxmemory must be at most 60% of the memory limit \(redis\.resources\.limits\.memory 1Gi: 644245094 bytes\).* but "2Gi" was provided/],
+    ['maxmemory above 60% of the memory limit', { maxmemory: '700Mi' }, /redis\.maxmemory must be at most 60% of the memory limit .* but "700Mi" was provided/],
     ['maxmemory that is no quantity', { maxmemory: '1gb' }, /redis\.maxmemory must be a memory quantity such as 512Mi or 2Gi but "1gb" was provided/],
     ['an unknown eviction policy', { maxmemoryPolicy: 'lru' as never }, /redis\.maxmemoryPolicy must be one of noeviction, volatile-lru, .* but "lru" was provided/],
     ['a request above its limit', { resources: { requests: { cpu: '2', memory: '1Gi' }, limits: { cpu: '1', memory: '1Gi' } } }, /redis\.resources\.requests\.cpu must be at most redis\.resources\.limits\.cpu \(1\) but "2" was provided/],

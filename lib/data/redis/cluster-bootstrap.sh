@@ -1,21 +1,44 @@
 #!/usr/bin/env bash
-# Forms the Redis cluster from its members, or checks that it is formed. Safe to run any number of
-# times (it runs on every deployment): it never touches a member that holds slots or keys.
+# Forms the Redis cluster from its members, or checks that it is formed and repairs what it can
+# prove. Safe to run any number of times (it runs on every deployment): on a healthy cluster it
+# changes and writes nothing, and it never touches a member that holds slots or keys of its own.
 #
 #   all members empty and alone         -> redis-cli --cluster create (masters + replicas)
 #   members met but no slot assigned    -> an interrupted create: reset those empty members, create
+#   a master owning slots is unreachable (flagged fail, fail? or noaddr, or address :0), after
+#   REDIS_CLUSTER_FAILOVER_WAIT_SECONDS for the cluster to fail it over by itself:
+#     - a replica of it answers         -> CLUSTER FAILOVER TAKEOVER on that replica (its data is
+#                                          the freshest copy there is)
+#     - no replica, but an empty member announces the master's hostname (its pod came back
+#       without its volume)             -> the dead identity is forgotten on every member and its
+#                                          slots are given to that member; the keys of those slots
+#                                          were lost with the volume and the log says which slots
+#     - otherwise                       -> exit 1 naming the master, its slots and the command that
+#                                          gives them to the remaining masters (the master may come
+#                                          back with its data: only a person may decide it won't)
 #   cluster formed, some members empty  -> the empty ones (a lost volume, more replicas) join it as
 #                                          replicas of the masters with the fewest replicas, and the
 #                                          identities they had before are forgotten
 #   cluster formed, all members in it   -> nothing to change
+# A member that redis-start.sh started outside any cluster holds back full syncs to replicas; the
+# script releases that (CONFIG SET repl-diskless-sync-delay 5) when it creates the cluster with it
+# or places it.
 #   anything else (slots partly assigned, keys outside a cluster, fewer masters than configured)
 #                                       -> exit 1 with what was found and the command to inspect it
 #
+# Members that do not answer within REDIS_CLUSTER_MEMBER_WAIT_SECONDS: a first formation needs all
+# of them (exit 1); a formed cluster is repaired with the members that answer (a master lost for
+# good must not keep the others down), and nothing is forgotten while a member is missing.
+#
 # Environment:
-#   REDISCLI_AUTH                   required: the password (redis-cli reads it from here)
-#   REDIS_CLUSTER_NODES             required: the members as space-separated host:port
-#   REDIS_CLUSTER_REPLICAS          replicas per master (0)
-#   REDIS_CLUSTER_TIMEOUT_SECONDS   how long to wait for members and for the cluster state (300)
+#   REDISCLI_AUTH                        required: the password (redis-cli reads it from here)
+#   REDIS_CLUSTER_NODES                  required: the members as space-separated host:port
+#   REDIS_CLUSTER_REPLICAS               replicas per master (0)
+#   REDIS_CLUSTER_TIMEOUT_SECONDS        how long to wait for the cluster state and topology (300)
+#   REDIS_CLUSTER_MEMBER_WAIT_SECONDS    how long to wait for every member to answer (120)
+#   REDIS_CLUSTER_FAILOVER_WAIT_SECONDS  how long an unreachable master is left to the cluster's own
+#                                        failover before the script acts (60: above 2 x
+#                                        cluster-node-timeout, so the cluster goes first)
 set -euo pipefail
 
 log() { printf 'cluster-bootstrap: %s\n' "$*" >&2; }
@@ -25,8 +48,12 @@ die() { log "error: $*"; exit 1; }
 read -r -a members <<<"${REDIS_CLUSTER_NODES:-}"
 replicas=${REDIS_CLUSTER_REPLICAS:-0}
 timeout=${REDIS_CLUSTER_TIMEOUT_SECONDS:-300}
+member_wait=${REDIS_CLUSTER_MEMBER_WAIT_SECONDS:-120}
+failover_wait=${REDIS_CLUSTER_FAILOVER_WAIT_SECONDS:-60}
 [[ "$replicas" =~ ^[0-9]+$ ]] || die "REDIS_CLUSTER_REPLICAS must be an integer >= 0 but \"$replicas\" was provided"
 [[ "$timeout" =~ ^[0-9]+$ ]] || die "REDIS_CLUSTER_TIMEOUT_SECONDS must be an integer but \"$timeout\" was provided"
+[[ "$member_wait" =~ ^[0-9]+$ ]] || die "REDIS_CLUSTER_MEMBER_WAIT_SECONDS must be an integer but \"$member_wait\" was provided"
+[[ "$failover_wait" =~ ^[0-9]+$ ]] || die "REDIS_CLUSTER_FAILOVER_WAIT_SECONDS must be an integer but \"$failover_wait\" was provided"
 for member in "${members[@]}"; do
   [[ "$member" =~ ^[^:[:space:]]+:[0-9]+$ ]] || die "REDIS_CLUSTER_NODES entries must be host:port but \"$member\" was provided"
 done
@@ -61,15 +88,24 @@ address_of() {
   printf '%s:%s' "$ip" "$port"
 }
 
+# Waits up to REDIS_CLUSTER_MEMBER_WAIT_SECONDS for every member to answer PING; `up` and `down`
+# are the members that did and did not.
+up=() down=()
 wait_for_members() {
-  local member answer
+  local member answer member_deadline=$((SECONDS + member_wait))
   for member in "${members[@]}"; do
     until answer=$(cli "$member" ping) && [[ "$answer" == PONG ]]; do
-      (( SECONDS < deadline )) || die "member $member did not answer PING within ${timeout}s (last answer: $answer)"
+      if (( SECONDS >= member_deadline )); then
+        log "member $member did not answer PING within ${member_wait}s (last answer: $answer)"
+        down+=("$member")
+        continue 2
+      fi
       sleep 2
     done
+    up+=("$member")
   done
-  log "all $count members answer"
+  if (( ${#down[@]} == 0 )); then log "all $count members answer"; else log "${#up[@]} of $count members answer; not answering: ${down[*]}"; fi
+  (( ${#up[@]} > 0 )) || die "no member answered PING within ${member_wait}s"
 }
 
 # Waits until every given member sees the cluster in state ok with all slots assigned.
@@ -91,7 +127,7 @@ wait_for_members
 
 declare -A known assigned keys
 fresh=() joined=() other=()
-for member in "${members[@]}"; do
+for member in "${up[@]}"; do
   enabled=$(cli "$member" info cluster | sed -n 's/^cluster_enabled://p')
   [[ "$enabled" == 1 ]] || die "member $member does not run in cluster mode (cluster-enabled yes is missing from its configuration)"
   known[$member]=$(info_field "$member" cluster_known_nodes)
@@ -136,9 +172,22 @@ wait_for_topology() {
   done
 }
 
+# A member that redis-start.sh started outside any cluster holds back full syncs (so that the
+# replicas of a lost identity at its address cannot copy its emptiness); once the member is placed,
+# replicas may sync from it. Members without that hold (the value of redis-start.sh) are not touched.
+HELD_BACK_SYNC_DELAY=31536000
+allow_replication_from() {
+  local member=$1 answer
+  [[ "$(cli "$member" config get repl-diskless-sync-delay | sed -n 2p)" == "$HELD_BACK_SYNC_DELAY" ]] || return 0
+  log "$member: releasing full syncs to replicas (CONFIG SET repl-diskless-sync-delay 5)"
+  answer=$(cli "$member" config set repl-diskless-sync-delay 5)
+  [[ "$answer" == OK ]] || die "CONFIG SET repl-diskless-sync-delay 5 on $member answered: $answer"
+}
+
 create_cluster() {
   local member address addresses=()
   for member in "${members[@]}"; do
+    allow_replication_from "$member"
     address=$(address_of "$member")
     addresses+=("$address")
   done
@@ -152,6 +201,8 @@ create_cluster() {
 }
 
 if [[ ${#joined[@]} -eq 0 ]]; then
+  (( ${#down[@]} == 0 )) \
+    || die "no member sees a formed cluster and ${down[*]} did not answer: forming the cluster needs every member"
   for member in "${members[@]}"; do
     if (( ${assigned[$member]} > 0 )); then
       die "no member sees all 16384 slots but $member has ${assigned[$member]} assigned: a cluster is partly formed and needs a person; inspect with: redis-cli --cluster check $member, repair with: redis-cli --cluster fix $member"
@@ -177,16 +228,128 @@ for member in "${other[@]}"; do
 done
 
 reference=${joined[0]}
+
+# The field of the own line (`myself`) in a member's CLUSTER NODES: 1 id, 2 address, 3 flags, 4 master id.
+own_field() { cli "$1" cluster nodes | awk -v f="$2" '$3 ~ /myself/ { print $f }'; }
+# The hostname in an address field `ip:port@cport,hostname[,aux...]` (nothing when none is announced).
+hostname_of() { local rest=${1#*,}; [[ "$rest" == "$1" ]] && return 0; printf '%s' "${rest%%,*}"; }
+
+# Masters that own slots and cannot serve them, as the reference sees them: flagged, without an
+# address, or not connected (right after a full restart a master that never came back is not
+# flagged yet, and the cluster state is still ok). `id address flags slot-range...` per line
+# ([...] migration entries dropped).
+dead_masters() {
+  cli "$reference" cluster nodes | awk '
+    $3 ~ /master/ && $3 !~ /myself/ && ($3 ~ /fail|noaddr/ || $2 ~ /^:/ || $8 != "connected") {
+      ranges = ""
+      for (i = 9; i <= NF; i++) if ($i !~ /^\[/) ranges = ranges " " $i
+      if (ranges != "") print $1, $2, $3 ranges
+    }'
+}
+
+# A replica among the answering members that follows `id`.
+replica_of() {
+  local member
+  for member in "${up[@]}"; do
+    if [[ "$(own_field "$member" 3)" == *slave* && "$(own_field "$member" 4)" == "$1" ]]; then
+      printf '%s' "$member"
+      return 0
+    fi
+  done
+}
+
+# An empty member that announces `hostname`: the dead master's pod, back without its volume.
+replacement_for() {
+  local member
+  [[ -n "$1" ]] || return 0
+  for member in "${fresh[@]}"; do
+    if [[ "$(hostname_of "$(own_field "$member" 2)")" == "$1" ]]; then
+      printf '%s' "$member"
+      return 0
+    fi
+  done
+}
+
+promote() {
+  local id=$1 address=$2 flags=$3 slots=$4 replica=$5 answer
+  log "master $id ($address, $flags) owns slots $slots and is unreachable: promoting its replica $replica with CLUSTER FAILOVER TAKEOVER"
+  answer=$(cli "$replica" cluster failover takeover)
+  [[ "$answer" == OK ]] || die "CLUSTER FAILOVER TAKEOVER on $replica answered: $answer"
+  until [[ "$(own_field "$replica" 3)" == *master* ]]; do
+    (( SECONDS < deadline )) || die "$replica did not become a master within ${timeout}s after CLUSTER FAILOVER TAKEOVER"
+    sleep 1
+  done
+}
+
+# Gives the slots of a dead master without replica to the empty member that came back under its
+# hostname: forget the dead identity everywhere (CLUSTER FORGET keeps it from coming back by gossip
+# for a minute, so it must reach every member), assign its slots to the empty member, let it meet
+# the cluster. The keys of those slots were on the lost volume: they are gone.
+reassign() {
+  local id=$1 address=$2 flags=$3 slots=$4 target=$5 member answer range bus own_address target_address
+  log "master $id ($address, $flags) owns slots $slots and no replica can take over, and $target came back empty under its hostname (its volume was lost): forgetting $id on every member and giving its slots to $target"
+  log "warning: the keys of slots $slots were lost with the volume of $id"
+  for member in "${up[@]}"; do
+    [[ "$member" == "$target" ]] && continue
+    answer=$(cli "$member" cluster forget "$id")
+    [[ "$answer" == OK || "$answer" == *"Unknown node"* ]] || die "CLUSTER FORGET $id on $member answered: $answer"
+  done
+  allow_replication_from "$target"
+  for range in $slots; do
+    answer=$(cli "$target" cluster addslotsrange "${range%-*}" "${range#*-}")
+    [[ "$answer" == OK ]] || die "CLUSTER ADDSLOTSRANGE $range on $target answered: $answer"
+  done
+  own_address=$(own_field "$target" 2)
+  bus=${own_address#*@}
+  bus=${bus%%,*}
+  target_address=$(address_of "$target")
+  answer=$(cli "$reference" cluster meet "${target_address%:*}" "${target_address##*:}" "$bus")
+  [[ "$answer" == OK ]] || die "CLUSTER MEET $target_address $bus on $reference answered: $answer"
+  local remaining=()
+  for member in "${fresh[@]}"; do [[ "$member" == "$target" ]] || remaining+=("$member"); done
+  fresh=("${remaining[@]}")
+  joined+=("$target")
+}
+
+# Unreachable masters: first left to the cluster (a replica fails over by itself, a restarting
+# master comes back), then promoted, reassigned or refused.
+heal_dead_masters() {
+  local failover_deadline=$((SECONDS + failover_wait)) dead id address flags slots replica target
+  while :; do
+    dead=$(dead_masters)
+    [[ -n "$dead" ]] || return 0
+    # noaddr: its address answers with another identity. Redis never fails such a node over by itself.
+    awk '$3 !~ /noaddr/' <<<"$dead" | grep -q . || break
+    (( SECONDS < failover_deadline )) || break
+    sleep 1
+  done
+  while read -r id address flags slots; do
+    replica=$(replica_of "$id")
+    if [[ -n "$replica" ]]; then
+      promote "$id" "$address" "$flags" "$slots" "$replica"
+      continue
+    fi
+    target=$(replacement_for "$(hostname_of "$address")")
+    if [[ -n "$target" && ${#down[@]} -eq 0 ]]; then
+      reassign "$id" "$address" "$flags" "$slots" "$target"
+      continue
+    fi
+    die "master $id ($address, $flags) owns slots $slots, is unreachable (left ${failover_wait}s to the cluster's own failover) and no replica can take over. Bring it back with its volume; if its data is lost for good, give its slots to the other masters (the keys of those slots are lost): redis-cli --cluster fix $reference --cluster-fix-with-unreachable-masters"
+  done <<<"$dead"
+}
+
+heal_dead_masters
 wait_for_cluster_ok "$reference"
 nodes=$(cli "$reference" cluster nodes)
 # Masters that serve slots (a line has slot ranges from field 9 on) and are not failed or suspected.
-serving=$(awk '$3 ~ /master/ && $3 !~ /fail/ && NF >= 9' <<<"$nodes" | wc -l)
+serving=$(awk '$3 ~ /master/ && $3 !~ /fail|noaddr/ && NF >= 9' <<<"$nodes" | wc -l)
 (( serving >= masters )) \
   || die "the cluster has $serving masters serving slots but $masters are configured: adding masters needs resharding, done by a person: redis-cli --cluster add-node <new> $reference, then redis-cli --cluster rebalance $reference --cluster-use-empty-masters"
 (( serving == masters )) || log "warning: the cluster has $serving masters serving slots, more than the $masters configured"
 
 for member in "${fresh[@]}"; do
   log "$member is empty and alone (a new or replaced member): adding it to the cluster as a replica"
+  allow_replication_from "$member"
   new_address=$(address_of "$member")
   reference_address=$(address_of "$reference")
   redis-cli --cluster add-node "$new_address" "$reference_address" --cluster-slave \
@@ -219,7 +382,12 @@ forget_departed_nodes() {
 
 # Members that are neither empty nor see the whole cluster yet (still converging after a restart)
 # get the rest of the timeout to catch up.
-wait_for_cluster_ok "${members[@]}"
+wait_for_cluster_ok "${up[@]}"
+if (( ${#down[@]} > 0 )); then
+  # A missing member's identity is unknown: forgetting "departed" nodes could forget it.
+  log "warning: the cluster serves all 16384 slots with ${#up[@]} of $count members; not answering: ${down[*]} (each rejoins from its nodes.conf when it comes back; one that comes back empty is added by the next run)"
+  exit 0
+fi
 collect_member_ids
 forget_departed_nodes
 if (( serving == masters )); then wait_for_topology; fi

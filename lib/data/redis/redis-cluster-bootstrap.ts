@@ -2,7 +2,7 @@ import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { envFromSecret, ResourceRequirements, secureContainer } from '../../container';
 import { Workload } from '../../workload';
-import { REDIS_CONFIG_DIR, REDIS_PORT, REDIS_USER, RedisSettings } from './redis-settings';
+import { REDIS_CLUSTER_NODE_TIMEOUT_MS, REDIS_CONFIG_DIR, REDIS_PORT, REDIS_USER, RedisSettings } from './redis-settings';
 import { RedisServers } from './redis-servers';
 
 export interface RedisClusterBootstrapProps {
@@ -18,8 +18,19 @@ export interface RedisClusterBootstrapProps {
   readonly configMapName: string;
 }
 
-/** How long the script waits for members and for the cluster state, per attempt. */
+/** How long the script waits for the cluster state and topology, per attempt. */
 export const BOOTSTRAP_TIMEOUT_SECONDS = 300;
+/**
+ * How long the script waits for every member to answer before it repairs a formed cluster with the
+ * members it has (a first formation still needs all of them).
+ */
+export const BOOTSTRAP_MEMBER_WAIT_SECONDS = 120;
+/**
+ * How long an unreachable master is left to the cluster's own failover before the script promotes
+ * its replica (CLUSTER FAILOVER TAKEOVER): four node timeouts, so that the cluster, which needs
+ * one to suspect a master and a moment more to agree and elect, always goes first.
+ */
+export const BOOTSTRAP_FAILOVER_WAIT_SECONDS = (4 * REDIS_CLUSTER_NODE_TIMEOUT_MS) / 1000;
 
 const BOOTSTRAP_RESOURCES: ResourceRequirements = {
   requests: { cpu: '50m', memory: '64Mi' },
@@ -39,7 +50,9 @@ export const BOOTSTRAP_HOOK_ANNOTATIONS: Readonly<Record<string, string>> = {
 
 /**
  * A Job running cluster-bootstrap.sh against the members: forms the cluster on the first
- * deployment, adds replaced members later, and changes nothing on a formed cluster.
+ * deployment, adds replaced members later, repairs a cluster whose master is lost (promotes its
+ * replica, or gives a cache's lost slots to the member that came back empty, or refuses naming the
+ * command), and changes nothing on a healthy cluster.
  *
  * With plain `kubectl apply` the finished Job is removed after an hour (`ttlSecondsAfterFinished`),
  * and the next apply runs it again; a Job whose spec changed within that hour must be deleted first
@@ -64,6 +77,8 @@ export class RedisClusterBootstrap extends Workload {
         { name: 'REDIS_CLUSTER_NODES', value: memberAddresses.join(' ') },
         { name: 'REDIS_CLUSTER_REPLICAS', value: String(props.replicasPerMaster) },
         { name: 'REDIS_CLUSTER_TIMEOUT_SECONDS', value: String(BOOTSTRAP_TIMEOUT_SECONDS) },
+        { name: 'REDIS_CLUSTER_MEMBER_WAIT_SECONDS', value: String(BOOTSTRAP_MEMBER_WAIT_SECONDS) },
+        { name: 'REDIS_CLUSTER_FAILOVER_WAIT_SECONDS', value: String(BOOTSTRAP_FAILOVER_WAIT_SECONDS) },
       ],
       volumeMounts: [
         { name: 'config', mountPath: REDIS_CONFIG_DIR, readOnly: true },

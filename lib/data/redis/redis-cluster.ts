@@ -13,8 +13,10 @@ export interface RedisClusterProps extends RedisServerOptions {
    */
   readonly masters?: number;
   /**
-   * Replicas of each master, promoted by the cluster when their master fails (0 in development
-   * means no failover).
+   * Replicas of each master, promoted by the cluster when their master fails, also after a full
+   * restart in which the master does not come back (`cluster-replica-validity-factor 0`); 0 in
+   * development means no failover: a lost master's slots are given to its pod when it comes back
+   * empty, and their keys are lost.
    * @default 1
    */
   readonly replicasPerMaster?: number;

@@ -19,6 +19,8 @@ export const REDIS_CONFIG_DIR = '/usr/local/etc/redis';
 export const REDIS_RUNTIME_DIR = '/run/redis';
 /** The data volume: AOF, RDB and nodes.conf. */
 export const REDIS_DATA_DIR = '/data';
+/** `cluster-node-timeout`: how long a member may not answer before it is suspected (and failed over). */
+export const REDIS_CLUSTER_NODE_TIMEOUT_MS = 15_000;
 
 /** What Redis does when `maxmemory` is reached (`maxmemory-policy`). */
 export type RedisEvictionPolicy =
@@ -58,8 +60,11 @@ export interface RedisServerOptions {
   /** The Secret key holding the password: `requirepass` and `masterauth` (read at start, never rendered). */
   readonly passwordSecret: SecretKeyRef;
   /**
-   * `maxmemory`: the data set limit, a memory quantity at most the memory limit.
-   * @default - 75% of the memory limit, leaving room for copy-on-write during RDB and AOF rewrites and for buffers
+   * `maxmemory`: the data set limit, a memory quantity of at most 60% of the memory limit. The rest
+   * is headroom for the fork of an RDB save or AOF rewrite (copy-on-write of the pages written
+   * meanwhile), replication and client buffers, and allocator fragmentation: above that, a save
+   * under write load is what gets the container OOM-killed.
+   * @default - 60% of the memory limit
    */
   readonly maxmemory?: string;
   /**
@@ -70,6 +75,9 @@ export interface RedisServerOptions {
    */
   readonly maxmemoryPolicy?: RedisEvictionPolicy;
 }
+
+/** The largest share of the container memory limit `maxmemory` may take (see {@link RedisServerOptions.maxmemory}). */
+export const MAXMEMORY_SHARE_OF_LIMIT = 0.6;
 
 export const DEFAULT_REDIS_RESOURCES: ResourceRequirements = {
   requests: { cpu: '250m', memory: '1Gi' },
@@ -101,11 +109,15 @@ export function resolveRedisSettings(v: Validator, props: RedisServerOptions, ma
   validateResources(v, 'resources', resources);
   v.secretKeyRef('passwordSecret', props.passwordSecret);
   const limit = parseQuantity(resources.limits.memory);
-  let maxmemoryBytes = Math.floor(limit * 0.75);
+  const maxmemoryLimit = Math.floor(limit * MAXMEMORY_SHARE_OF_LIMIT);
+  let maxmemoryBytes = maxmemoryLimit;
   if (props.maxmemory !== undefined) {
     v.memory('maxmemory', props.maxmemory);
-    v.notAbove('maxmemory', props.maxmemory, 'resources.limits.memory', resources.limits.memory);
     maxmemoryBytes = Math.floor(parseQuantity(props.maxmemory));
+    if (maxmemoryBytes > maxmemoryLimit) {
+      v.fail('maxmemory', `at most ${MAXMEMORY_SHARE_OF_LIMIT * 100}% of the memory limit (${v.field('resources.limits.memory')} `
+        + `${resources.limits.memory}: ${maxmemoryLimit} bytes), the rest being headroom for the fork of RDB saves and AOF rewrites`, props.maxmemory);
+    }
   }
   const maxmemoryPolicy = v.oneOf('maxmemoryPolicy', props.maxmemoryPolicy ?? 'volatile-lru', EVICTION_POLICIES);
   return {
@@ -165,7 +177,12 @@ export function renderRedisConf(settings: RedisSettings, mode: { readonly cluste
       '# redis-start.sh repairs nodes.conf from those names when pods come back with new IPs.',
       'cluster-enabled yes',
       'cluster-config-file nodes.conf',
-      'cluster-node-timeout 15000',
+      `cluster-node-timeout ${REDIS_CLUSTER_NODE_TIMEOUT_MS}`,
+      // A replica takes over from a failed master however long it was cut off from it: after a full
+      // restart every replica's link is "old", and with the default factor (10) none would ever
+      // fail over, leaving the cluster down until the lost master returns. Its data is the freshest
+      // copy there is.
+      'cluster-replica-validity-factor 0',
       'cluster-require-full-coverage yes',
       'cluster-allow-reads-when-down no',
       'cluster-preferred-endpoint-type hostname',

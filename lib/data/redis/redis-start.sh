@@ -7,6 +7,14 @@
 # (`ps`). The rendered file lives in a memory-backed emptyDir and includes the static base
 # configuration (persistence, memory, cluster settings) from the ConfigMap.
 #
+# In cluster mode, a member that is in no cluster yet (no nodes.conf, or one that knows only
+# itself: a first start, or a pod that lost its volume) starts holding back full syncs
+# (repl-diskless-sync-delay of a year) until the bootstrap Job places it. Reason: when a master
+# loses its volume and comes back at the same address, its replica reconnects to that address and
+# would otherwise take a full copy of the empty newcomer, flushing the only copy of the data it is
+# about to take over. A held-back replica keeps its data and waits (retrying each repl-timeout);
+# refusing PSYNC instead (ACL) makes it retry in a tight loop that starves both servers.
+#
 # In cluster mode (`cluster-enabled yes` in the base configuration) it also repairs nodes.conf
 # before the start: every node line whose hostname resolves gets that address, the own line gets
 # REDIS_ANNOUNCE_IP. Without this a cluster whose pods all restarted with new IPs never finds
@@ -111,8 +119,17 @@ repair_nodes_conf() {
     }
     { print }
   ' "$nodes_conf" >"$tmp"
-  mv -f "$tmp" "$nodes_conf"
+  # Rewritten only when an address changed: a restart of a healthy member writes nothing.
+  if cmp -s "$tmp" "$nodes_conf"; then rm -f "$tmp"; else mv -f "$tmp" "$nodes_conf"; fi
 }
+
+# Not in a cluster yet: nodes.conf missing, or listing no node but itself. The value is what
+# cluster-bootstrap.sh recognizes (HELD_BACK_SYNC_DELAY there).
+HELD_BACK_SYNC_DELAY=31536000
+guard_replication=false
+if $cluster_mode && ! awk '$1 != "vars" && NF >= 3 { n++ } END { exit !(n > 1) }' "$data_dir/nodes.conf" 2>/dev/null; then
+  guard_replication=true
+fi
 
 {
   printf '# Rendered by redis-start.sh at container start: do not edit.\n'
@@ -122,6 +139,11 @@ repair_nodes_conf() {
   printf 'dir %s\n' "$(quote "$data_dir")"
   printf 'requirepass %s\n' "$(quote "$REDIS_PASSWORD")"
   printf 'masterauth %s\n' "$(quote "$REDIS_PASSWORD")"
+  if $guard_replication; then
+    # A diskless full sync starts only after this delay (seconds): never, in practice.
+    # cluster-bootstrap.sh sets it back to the default (5) once it has placed this member.
+    printf 'repl-diskless-sync yes\nrepl-diskless-sync-delay %s\n' "$HELD_BACK_SYNC_DELAY"
+  fi
   if $cluster_mode; then
     printf 'cluster-port %s\n' "${REDIS_CLUSTER_PORT:-$((port + 10000))}"
     [[ -n "${REDIS_ANNOUNCE_IP:-}" ]] && printf 'cluster-announce-ip %s\n' "$REDIS_ANNOUNCE_IP"
@@ -134,13 +156,20 @@ repair_nodes_conf() {
   fi
 } >"$runtime_config.tmp"
 chmod 600 "$runtime_config.tmp"
-mv -f "$runtime_config.tmp" "$runtime_config"
+# Replaced only when it changed (a new password, another primary): a restart writes nothing.
+if cmp -s "$runtime_config.tmp" "$runtime_config"; then
+  rm -f "$runtime_config.tmp"
+else
+  mv -f "$runtime_config.tmp" "$runtime_config"
+fi
 
 if $cluster_mode; then
   repair_nodes_conf
 fi
 
 mode=primary
-if $cluster_mode; then mode='cluster member'; elif [[ -n "${REDIS_REPLICA_OF:-}" ]]; then mode="replica of $REDIS_REPLICA_OF"; fi
+if $guard_replication; then
+  mode='cluster member not in a cluster yet (full syncs from it held back until cluster-bootstrap.sh places it)'
+elif $cluster_mode; then mode='cluster member'; elif [[ -n "${REDIS_REPLICA_OF:-}" ]]; then mode="replica of $REDIS_REPLICA_OF"; fi
 log "starting redis-server on port $port as $mode"
 exec redis-server "$runtime_config"
