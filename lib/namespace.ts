@@ -22,7 +22,7 @@ export class AppNamespace extends Construct {
 
   constructor(scope: Construct, id: string, props: AppNamespaceProps) {
     super(scope, id);
-    this.name = Validator.of(this, id).dnsLabel('name', props.name);
+    this.name = Validator.of(this, id).namespace('name', props.name);
     const podSecurity = {
       'pod-security.kubernetes.io/enforce': POD_SECURITY_LEVEL,
       'pod-security.kubernetes.io/enforce-version': 'v1.27',

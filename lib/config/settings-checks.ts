@@ -2,13 +2,9 @@ import { validateImage, validateResources } from '../container';
 import { ProblemCollector, Validator } from '../validation';
 import { AppTierSettings, ServiceSettings, WebSettings } from './app-tier-settings';
 import { schemaProblems, SettingsTypeName } from './settings-schema';
+import { namespaceOf } from './solution-definition';
 
 export type { SettingsTypeName } from './settings-schema';
-
-/** `settings.namespace`, else `<solution>-<environment>`. */
-export function effectiveNamespace(solution: string, environment: string, settings: Pick<AppTierSettings, 'namespace'>): string {
-  return settings.namespace ?? `${solution}-${environment}`;
-}
 
 /**
  * Every problem of one environment's resolved settings, one line each, in the form
@@ -29,7 +25,7 @@ export function checkSettings(type: SettingsTypeName, settings: AppTierSettings,
     if (!blocking.some((p) => related(p.field, field))) problems.check(run);
   };
 
-  check('namespace', () => v.namespace('namespace', effectiveNamespace(solution, environment, settings)));
+  check('namespace', () => v.namespace('namespace', namespaceOf({ solution, environment, settings })));
   check('production', () => {
     if (settings.production && !settings.secretManager) {
       v.fail('secretManager', 'set where production is true (production Secrets come from the secret manager)', settings.secretManager);
