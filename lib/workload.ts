@@ -35,6 +35,14 @@ export class NetworkPeer {
     });
   }
 
+  /** Alertmanager in its namespace, posting notifications to webhook receivers. */
+  public static alertmanager(namespace = 'monitoring'): NetworkPeer {
+    return new NetworkPeer(`alertmanager (namespace ${namespace})`, {
+      namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': namespace } },
+      podSelector: { matchLabels: { 'app.kubernetes.io/name': 'alertmanager' } },
+    });
+  }
+
   /** Prometheus scraping from its namespace. */
   public static prometheus(namespace = 'monitoring'): NetworkPeer {
     return new NetworkPeer(`prometheus (namespace ${namespace})`, {

@@ -47,6 +47,14 @@ export const shop: SolutionDefinition<ShopSettings> = defineSolution<ShopSetting
     live: {
       production: true,
       secretManager: { storeName: 'vault-backend' },
+      monitoring: {
+        alerting: {
+          onCall: { emails: ['oncall@shop.example.com'] },
+          techLead: { emails: ['lead@shop.example.com'] },
+          management: { emails: ['mgmt@shop.example.com'] },
+          email: { smarthost: 'smtp.example.com:587', from: 'am@shop.example.com' },
+        },
+      },
       api: { replicas: undefined, autoscaling: { minReplicas: 2, maxReplicas: 4 } },
       ingress: { hosts: ['shop.example.com'], tls: { secretName: 'shop-tls' } },
       redis: { replicas: 1 },

@@ -61,6 +61,11 @@ describe('in dist/', () => {
       else if (v && typeof v === 'object') {
         const ref = (v as { secretKeyRef?: { name: string; key: string } }).secretKeyRef;
         if (ref) refs.add(`${ref.name}/${ref.key}`);
+        // The AlertmanagerConfig's Secret selectors, which the Prometheus Operator reads.
+        for (const field of ['authPassword', 'apiSecret']) {
+          const selector = (v as Record<string, any>)[field];
+          if (selector?.name && selector?.key) refs.add(`${selector.name}/${selector.key}`);
+        }
         Object.values(v).forEach(walk);
       }
     };

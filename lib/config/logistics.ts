@@ -3,6 +3,7 @@ import { MySqlProps } from '../data/mysql';
 import { RedisClusterProps } from '../data/redis';
 import { ServiceExposure } from '../stateless-service';
 import { AppTierSettings, ModelSettings, WebSettings } from './app-tier-settings';
+import { AlertRoutingSettings } from '../observability/alerting/alert-routing-settings';
 import { defineSolution, SolutionDefinition } from './solution-definition';
 
 /** Everything one logistics environment is made of. */
@@ -23,6 +24,19 @@ export interface LogisticsSettings extends AppTierSettings {
  */
 const REGISTRY = 'registry.example.com/logistics';
 const RELEASE = '1.0.0';
+
+/** Alert routing credentials: one Secret in the environment's namespace (created from the secret manager in prod). */
+const alertingSecret = (key: string) => ({ name: 'alerting-secret', key });
+/** The team's SMTP relay and WeCom application, shared by the environments that route alerts. */
+const ALERT_CHANNELS: Pick<AlertRoutingSettings, 'email' | 'wecom'> = {
+  email: {
+    smarthost: 'smtp.example.com:587',
+    from: 'alertmanager@logistics.example.com',
+    authUsername: 'alertmanager@logistics.example.com',
+    authPasswordSecret: alertingSecret('smtp-password'),
+  },
+  wecom: { corpId: 'ww0123456789abcdef', agentId: '1000002', apiSecret: alertingSecret('wecom-api-secret') },
+};
 
 const model = (name: string): ModelSettings => ({
   image: { repository: `${REGISTRY}/${name}`, tag: RELEASE },
@@ -151,6 +165,15 @@ export const logistics: SolutionDefinition<LogisticsSettings> = defineSolution<L
     },
     test: {
       application: { release: { grayPercentage: 10, abTests: { eta_model_v2: 50 } } },
+      // Test alerts reach the team by e-mail only, and the on-call's DingTalk group too.
+      monitoring: {
+        alerting: {
+          email: ALERT_CHANNELS.email,
+          onCall: { emails: ['oncall@logistics.example.com'], dingtalk: { urlSecret: alertingSecret('dingtalk-on-call-url') } },
+          techLead: { emails: ['tech-lead@logistics.example.com'] },
+          management: { emails: ['logistics-team@logistics.example.com'] },
+        },
+      },
       api: { autoscaling: { minReplicas: 2, maxReplicas: 4 }, exposure: ServiceExposure.CLUSTER_IP },
       web: { autoscaling: { minReplicas: 2, maxReplicas: 3 } },
       ingress: { hosts: ['logistics.test.example.com'], tls: { secretName: 'logistics-test-tls' } },
@@ -170,6 +193,25 @@ export const logistics: SolutionDefinition<LogisticsSettings> = defineSolution<L
       production: true,
       application: { release: { grayPercentage: 10 } },
       secretManager: { storeName: 'vault-backend' },
+      // R23, seed 004 11.4: each escalation level by e-mail, SMS, WeCom and DingTalk (management: e-mail and WeCom).
+      monitoring: {
+        alerting: {
+          ...ALERT_CHANNELS,
+          onCall: {
+            emails: ['oncall@logistics.example.com'],
+            smsWebhookUrl: 'https://sms-gateway.example.com/alertmanager/logistics-on-call',
+            wecomToParty: '2',
+            dingtalk: { urlSecret: alertingSecret('dingtalk-on-call-url'), signSecret: alertingSecret('dingtalk-on-call-sign'), mentionAll: true },
+          },
+          techLead: {
+            emails: ['tech-lead@logistics.example.com'],
+            smsWebhookUrl: 'https://sms-gateway.example.com/alertmanager/logistics-tech-lead',
+            wecomToParty: '3',
+            dingtalk: { urlSecret: alertingSecret('dingtalk-tech-lead-url'), signSecret: alertingSecret('dingtalk-tech-lead-sign') },
+          },
+          management: { emails: ['management@logistics.example.com'], wecomToParty: '4' },
+        },
+      },
       models: {
         // The route planner runs its solver on GPUs in production.
         'route-planning': { resources: { requests: { cpu: '2', memory: '4Gi' }, limits: { cpu: '4', memory: '8Gi' }, gpu: 1 } },

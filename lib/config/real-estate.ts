@@ -2,6 +2,7 @@ import { MilvusStoreSettings } from '../data/milvus';
 import { PostgresProps } from '../data/postgres/postgres';
 import { RedisProps } from '../data/redis';
 import { AppTierSettings } from './app-tier-settings';
+import { AlertRoutingSettings } from '../observability/alerting/alert-routing-settings';
 import { defineSolution, SolutionDefinition } from './solution-definition';
 
 /** Everything one real-estate environment is made of. */
@@ -20,6 +21,19 @@ export interface RealEstateSettings extends AppTierSettings {
  */
 const REGISTRY = 'registry.example.com/real-estate';
 const RELEASE = '1.0.0';
+
+/** Alert routing credentials: one Secret in the environment's namespace (created from the secret manager in prod). */
+const alertingSecret = (key: string) => ({ name: 'alerting-secret', key });
+/** The team's SMTP relay and WeCom application, shared by the environments that route alerts. */
+const ALERT_CHANNELS: Pick<AlertRoutingSettings, 'email' | 'wecom'> = {
+  email: {
+    smarthost: 'smtp.example.com:587',
+    from: 'alertmanager@real-estate.example.com',
+    authUsername: 'alertmanager@real-estate.example.com',
+    authPasswordSecret: alertingSecret('smtp-password'),
+  },
+  wecom: { corpId: 'ww0123456789abcdef', agentId: '1000002', apiSecret: alertingSecret('wecom-api-secret') },
+};
 
 export const realEstate: SolutionDefinition<RealEstateSettings> = defineSolution<RealEstateSettings>()({
   name: 'real-estate',
@@ -118,6 +132,15 @@ export const realEstate: SolutionDefinition<RealEstateSettings> = defineSolution
     },
     test: {
       application: { release: { grayPercentage: 10, abTests: { hybrid_vs_collaborative: 50 } } },
+      // Test alerts reach the team by e-mail only, and the on-call's DingTalk group too.
+      monitoring: {
+        alerting: {
+          email: ALERT_CHANNELS.email,
+          onCall: { emails: ['oncall@real-estate.example.com'], dingtalk: { urlSecret: alertingSecret('dingtalk-on-call-url') } },
+          techLead: { emails: ['tech-lead@real-estate.example.com'] },
+          management: { emails: ['real-estate-team@real-estate.example.com'] },
+        },
+      },
       api: { autoscaling: { minReplicas: 2, maxReplicas: 4 } },
       ingress: { hosts: ['api.test.real-estate.example.com'], tls: { secretName: 'real-estate-api-test-tls' } },
       postgres: { storage: { size: '20Gi' } },
@@ -131,6 +154,25 @@ export const realEstate: SolutionDefinition<RealEstateSettings> = defineSolution
       // A replica keeps the cache warm through a primary restart and takes reads.
       redis: { replicas: 1 },
       secretManager: { storeName: 'vault-backend' },
+      // R23, seed 004 11.4: each escalation level by e-mail, SMS, WeCom and DingTalk (management: e-mail and WeCom).
+      monitoring: {
+        alerting: {
+          ...ALERT_CHANNELS,
+          onCall: {
+            emails: ['oncall@real-estate.example.com'],
+            smsWebhookUrl: 'https://sms-gateway.example.com/alertmanager/real-estate-on-call',
+            wecomToParty: '12',
+            dingtalk: { urlSecret: alertingSecret('dingtalk-on-call-url'), signSecret: alertingSecret('dingtalk-on-call-sign'), mentionAll: true },
+          },
+          techLead: {
+            emails: ['tech-lead@real-estate.example.com'],
+            smsWebhookUrl: 'https://sms-gateway.example.com/alertmanager/real-estate-tech-lead',
+            wecomToParty: '13',
+            dingtalk: { urlSecret: alertingSecret('dingtalk-tech-lead-url'), signSecret: alertingSecret('dingtalk-tech-lead-sign') },
+          },
+          management: { emails: ['management@real-estate.example.com'], wecomToParty: '14' },
+        },
+      },
     },
   },
 });

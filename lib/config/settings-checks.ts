@@ -1,6 +1,7 @@
 import { validateImage, validateResources } from '../container';
 import { ProblemCollector, Validator } from '../validation';
 import { AppTierSettings, ServiceSettings, WebSettings } from './app-tier-settings';
+import { checkAlertRouting } from '../observability/alerting/alert-routing-checks';
 import { schemaProblems, SettingsTypeName } from './settings-schema';
 import { namespaceOf } from './solution-definition';
 
@@ -31,6 +32,7 @@ export function checkSettings(type: SettingsTypeName, settings: AppTierSettings,
       v.fail('secretManager', 'set where production is true (production Secrets come from the secret manager)', settings.secretManager);
     }
   });
+  check('monitoring.alerting', () => checkAlertRouting(v, settings.production, settings.monitoring?.alerting));
   if (settings.secretManager) check('secretManager.storeName', () => v.dnsSubdomain('secretManager.storeName', settings.secretManager!.storeName));
 
   const dns = settings.dns;

@@ -1,9 +1,10 @@
 import { join } from 'path';
 import { AppTierSettings, DnsSettings } from '../config/app-tier-settings';
 import { namespaceOf, resolveEnvironment, SolutionDefinition } from '../config/solution-definition';
-import { NetworkPeer } from '../workload';
+import { AlertRouting } from '../observability/alerting';
 import { Policies } from '../policy';
 import { referencedSecretKeys, SecretManagerSync } from '../secret-manager';
+import { NetworkPeer } from '../workload';
 import { EnvironmentApp } from './environment-app';
 
 /** A solution: its configuration, and how one environment of it is built from its settings. */
@@ -22,6 +23,7 @@ export function buildEnvironment<S extends AppTierSettings>(
   solution: Solution<S>, environment: string, outdir: string,
 ): EnvironmentApp {
   const resolved = resolveEnvironment(solution.definition, environment);
+  const alerting = resolved.settings.monitoring?.alerting;
   const app = new EnvironmentApp({
     solution: resolved.solution,
     environment: resolved.environment,
@@ -33,10 +35,18 @@ export function buildEnvironment<S extends AppTierSettings>(
     outdir: join(outdir, resolved.solution, resolved.environment),
   });
   solution.build(app, resolved.settings);
+  // Without `monitoring.alerting` no AlertmanagerConfig: the cluster's Alertmanager routes the alerts as it does today.
+  const routing = alerting ? new AlertRouting(app.appChart, 'alertRouting', alerting) : undefined;
   if (resolved.settings.secretManager) {
+    const secrets = referencedSecretKeys(app);
+    // The AlertmanagerConfig's Secrets are read by the operator, not by a pod: add them by hand.
+    for (const ref of routing?.secretKeyRefs ?? []) {
+      if (!secrets.has(ref.name)) secrets.set(ref.name, new Set());
+      secrets.get(ref.name)!.add(ref.key);
+    }
     new SecretManagerSync(app.dataChart, 'secretManager', {
       ...resolved.settings.secretManager,
-      secrets: referencedSecretKeys(app),
+      secrets,
       defaultRemoteKeyPrefix: `${resolved.solution}/${resolved.environment}`,
     });
   }

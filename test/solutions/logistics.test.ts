@@ -158,7 +158,7 @@ describe('logistics data tier (R3, R10, R12, R13)', () => {
 
   test('prod pulls its Secrets from the secret manager; dev and test do not', () => {
     expect(all(data('prod'), 'ExternalSecret').map((s) => s.metadata.name).sort())
-      .toEqual(['logistics-secret', 'milvus-secret', 'mysql-secret', 'redis-secret']);
+      .toEqual(['alerting-secret', 'logistics-secret', 'milvus-secret', 'mysql-secret', 'redis-secret']);
     expect(all(data('dev'), 'ExternalSecret')).toEqual([]);
   });
 });

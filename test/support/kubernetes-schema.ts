@@ -4,6 +4,7 @@
  * `kubectl apply --validate=strict`), the known enums are enforced, required fields must be there.
  */
 import Ajv, { ValidateFunction } from 'ajv';
+import type { RegExpEngine } from 'ajv/dist/types';
 import { readdirSync, readFileSync } from 'fs';
 import { join } from 'path';
 import { parseAllDocuments } from 'yaml';
@@ -81,7 +82,7 @@ export class KubernetesSchema {
 
   constructor() {
     const definitions = loadDefinitions();
-    this.ajv = new Ajv({ allErrors: true, strict: false, validateFormats: false });
+    this.ajv = new Ajv({ allErrors: true, strict: false, validateFormats: false, code: { regExp: goRegExp } });
     this.ajv.addSchema({ $id: 'k8s', definitions }, 'k8s');
     for (const [name, definition] of Object.entries(definitions)) {
       const gvks = definition['x-kubernetes-group-version-kind'] as { group: string; version: string; kind: string }[] | undefined;
@@ -120,3 +121,9 @@ export class KubernetesSchema {
     return problems;
   }
 }
+
+/** CRD patterns are Go (RE2) expressions: a `(?i)` group becomes JavaScript's `i` flag. */
+const goRegExp: RegExpEngine = Object.assign(
+  (pattern: string, flags: string) => new RegExp(pattern.replace(/\(\?i\)/g, ''), pattern.includes('(?i)') ? `${flags}i` : flags),
+  { code: 'goRegExp' },
+);
