@@ -101,12 +101,14 @@ describe('Postgres without standby', () => {
     expect(postgres.user).toBe('app');
   });
 
-  test('pg_isready probes on the local socket with -U and -d, and a long startup probe', () => {
+  test('readiness asks probe.sh whether it serves writes; liveness and startup only whether it accepts connections', () => {
     const server = container(sts, 'postgres');
-    const ready = ['pg_isready', '-q', '-h', '/var/run/postgresql', '-p', '5432', '-U', 'app', '-d', 'real_estate_ai'];
-    expect(server.readinessProbe.exec.command).toEqual(ready);
-    expect(server.livenessProbe.exec.command).toEqual(ready);
-    expect(server.startupProbe.exec.command).toEqual(ready);
+    expect(server.readinessProbe.exec.command).toEqual(['bash', '/opt/postgres-scripts/probe.sh', 'ready', 'primary']);
+    expect(server.livenessProbe.exec.command).toEqual(['bash', '/opt/postgres-scripts/probe.sh', 'live']);
+    expect(server.startupProbe.exec.command).toEqual(['bash', '/opt/postgres-scripts/probe.sh', 'live']);
+    // probe.sh is mounted in the server's container and logs in as the superuser by peer authentication.
+    expect(server.volumeMounts).toContainEqual({ name: 'scripts', mountPath: '/opt/postgres-scripts', readOnly: true });
+    expect(env(server).POSTGRES_USER).toBe('app');
     expect(server.startupProbe.periodSeconds * server.startupProbe.failureThreshold).toBeGreaterThanOrEqual(1800);
     expect(server.lifecycle.preStop.exec.command).toEqual(['pg_ctl', 'stop', '-D', '/var/lib/postgresql/data/pgdata', '-m', 'fast', '-w', '-t', '110']);
     expect(sts.spec.template.spec.terminationGracePeriodSeconds).toBe(120);
@@ -130,6 +132,9 @@ describe('Postgres without standby', () => {
     const root = join(__dirname, '..', '..');
     expect(scripts.data['primary-init.sh']).toBe(readFileSync(join(root, 'lib/data/postgres/primary-init.sh'), 'utf8'));
     expect(scripts.data['standby-init.sh']).toBe(readFileSync(join(root, 'lib/data/postgres/standby-init.sh'), 'utf8'));
+    expect(scripts.data['probe.sh']).toBe(readFileSync(join(root, 'lib/data/postgres/probe.sh'), 'utf8'));
+    // No standby: no peer to ask for its timeline.
+    expect(e.REPLICATION_PEERS).toBe('');
     expect(sts.spec.template.spec.volumes).toContainEqual({ name: 'scripts', configMap: { name: 'postgres-scripts', defaultMode: 0o555 } });
   });
 
@@ -153,7 +158,7 @@ describe('Postgres without standby', () => {
       expect(c.resources.limits).toBeDefined();
     }
     const mounts = Object.fromEntries(container(sts, 'postgres').volumeMounts.map((m: Obj) => [m.mountPath, m.name]));
-    expect(mounts).toEqual({ '/var/lib/postgresql/data': 'data', '/var/run/postgresql': 'run', '/tmp': 'tmp', '/dev/shm': 'shm', '/etc/postgresql': 'config' });
+    expect(mounts).toEqual({ '/var/lib/postgresql/data': 'data', '/var/run/postgresql': 'run', '/tmp': 'tmp', '/dev/shm': 'shm', '/etc/postgresql': 'config', '/opt/postgres-scripts': 'scripts' });
     const volumes = Object.fromEntries(pod.volumes.map((v: Obj) => [v.name, v]));
     expect(volumes.run.emptyDir).toBeDefined();
     expect(volumes.tmp.emptyDir).toBeDefined();
@@ -178,11 +183,15 @@ describe('Postgres without standby', () => {
     ]));
     const hba = config.data['pg_hba.conf'].split('\n').filter((l: string) => l && !l.startsWith('#')).map((l: string) => l.split(/\s+/));
     expect(hba).toEqual([
+      // The pod's OS user (the image's postgres, uid 999) as the superuser, for the probes.
+      ['local', 'all', 'app', 'peer', 'map=pod'],
       ['local', 'all', 'all', 'scram-sha-256'],
       ['host', 'replication', 'replicator', 'all', 'scram-sha-256'],
       ['host', 'all', 'replicator', 'all', 'reject'],
       ['host', 'all', 'all', 'all', 'scram-sha-256'],
     ]);
+    expect(config.data['postgresql.conf']).toContain("ident_file = '/etc/postgresql/pg_ident.conf'");
+    expect(config.data['pg_ident.conf'].split('\n').filter((l: string) => l && !l.startsWith('#')).map((l: string) => l.split(/\s+/))).toEqual([['pod', 'postgres', 'app']]);
     expect(sts.spec.template.spec.volumes).toContainEqual({ name: 'config', configMap: { name: 'postgres-config', defaultMode: 0o444 } });
   });
 
@@ -242,6 +251,17 @@ describe('Postgres with a streaming standby', () => {
     expect(env(container(primary, 'postgres')).PGPASSWORD).toBeUndefined();
   });
 
+  test('the standby is ready only while it streams; its headless Service publishes unready pods for the primary\'s split-brain check', () => {
+    const server = container(standby, 'postgres');
+    expect(server.readinessProbe.exec.command).toEqual(['bash', '/opt/postgres-scripts/probe.sh', 'ready', 'standby']);
+    expect(server.livenessProbe.exec.command).toEqual(['bash', '/opt/postgres-scripts/probe.sh', 'live']);
+    expect(find(objects, 'Service', 'postgres-standby-headless').spec.publishNotReadyAddresses).toBe(true);
+    expect(env(container(primary, 'primary-init')).REPLICATION_PEERS).toBe('postgres-standby-0.postgres-standby-headless:5432');
+    const two = find(synth({ ...withStandby, standbyReplicas: 2 }), 'StatefulSet', 'postgres');
+    expect(env(container(two, 'primary-init')).REPLICATION_PEERS)
+      .toBe('postgres-standby-0.postgres-standby-headless:5432 postgres-standby-1.postgres-standby-headless:5432');
+  });
+
   test('the primary creates the replication role and one slot per standby pod', () => {
     const e = env(container(primary, 'primary-init'));
     expect(e.REPLICATION_USER).toBe('replicator');
@@ -249,6 +269,13 @@ describe('Postgres with a streaming standby', () => {
     expect(e.REPLICATION_SLOTS).toBe('postgres_standby_0');
     const three = find(synth({ ...withStandby, standbyReplicas: 3 }), 'StatefulSet', 'postgres');
     expect(env(container(three, 'primary-init')).REPLICATION_SLOTS).toBe('postgres_standby_0 postgres_standby_1 postgres_standby_2');
+  });
+
+  test('NetworkPolicy: the primary reaches the standbys on 5432 (split-brain check), and they admit it', () => {
+    const primarySelector = { matchLabels: { 'app.kubernetes.io/name': 'postgres', 'app.kubernetes.io/instance': 'app' } };
+    const standbySelector = { matchLabels: { 'app.kubernetes.io/name': 'postgres-standby', 'app.kubernetes.io/instance': 'app' } };
+    expect(find(objects, 'NetworkPolicy', 'postgres').spec.egress).toContainEqual({ to: [{ podSelector: standbySelector }], ports: [{ protocol: 'TCP', port: 5432 }] });
+    expect(find(objects, 'NetworkPolicy', 'postgres-standby').spec.ingress).toContainEqual({ from: [{ podSelector: primarySelector }], ports: [{ protocol: 'TCP', port: 5432 }] });
   });
 
   test('NetworkPolicy: the standby reaches the primary on 5432, and the primary admits it', () => {
@@ -330,10 +357,34 @@ describe('Postgres rejects bad input naming the field and the value', () => {
       .toThrow(/postgres\.config\.maxConnections must be an integer between 10 and 10000 but 5 was provided/);
     expect(() => build({ ...base, config: { sharedBuffers: '1500MB' } }))
       .toThrow(/postgres\.config\.sharedBuffers must be at most half of resources\.limits\.memory \(2Gi\), i\.e\. 1024MB but "1500MB" was provided/);
-    expect(() => build({ ...base, storage: { size: '10Gi' }, config: { maxSlotWalKeepSize: '20GB' } }))
-      .toThrow(/postgres\.config\.maxSlotWalKeepSize must be below storage\.size \(10Gi\) but "20GB" was provided/);
+    expect(() => build({ ...base, config: { maxSlotWalKeepSize: '-2' } }))
+      .toThrow(/postgres\.config\.maxSlotWalKeepSize must be a PostgreSQL size .* but "-2" was provided/);
     expect(() => build({ ...base, config: { randomPageCost: 0 } }))
       .toThrow(/postgres\.config\.randomPageCost must be a number between 0\.1 and 100 but 0 was provided/);
+  });
+
+  test('WAL limits that leave no room for data in the volume', () => {
+    const app = Testing.app();
+    app.node.setContext(SOLUTION_CONTEXT_KEY, 'real-estate');
+    app.node.setContext(ENVIRONMENT_CONTEXT_KEY, 'prod');
+    const chart = new Chart(app, 'real-estate-prod');
+    expect(() => new Postgres(chart, 'postgres', { ...withStandby, storage: { size: '200Gi' }, config: { maxWalSize: '4GB', maxSlotWalKeepSize: '120GB' } }))
+      .toThrow('real-estate/prod: postgres.config.maxWalSize + maxSlotWalKeepSize must be at most half of storage.size 200Gi (102400MB), leaving the rest of the volume for data but "4GB + 120GB = 126976MB" was provided');
+    // The defaults (1GB + a quarter of the volume) leave room; a small volume needs smaller limits.
+    expect(() => build({ ...base, storage: { size: '1Gi' } }))
+      .toThrow(/postgres\.config\.maxWalSize \+ maxSlotWalKeepSize must be at most half of storage\.size 1Gi \(512MB\), leaving the rest of the volume for data but "1GB \+ 256MB = 1280MB" was provided/);
+    expect(() => build({ ...base, storage: { size: '1Gi' }, config: { maxWalSize: '256MB', maxSlotWalKeepSize: '256MB' } })).not.toThrow();
+    expect(() => build({ ...base, storage: { size: '10Gi' }, config: { maxSlotWalKeepSize: '20GB' } }))
+      .toThrow(/postgres\.config\.maxWalSize \+ maxSlotWalKeepSize must be at most half of storage\.size 10Gi \(5120MB\).* but "1GB \+ 20GB = 21504MB" was provided/);
+  });
+
+  test('unlimited slot WAL (-1) only without a standby, and max_wal_size must fit alone then', () => {
+    expect(() => build({ ...withStandby, config: { maxSlotWalKeepSize: '-1' } }))
+      .toThrow(/postgres\.config\.maxSlotWalKeepSize must be a PostgreSQL size when standby is true \(-1, unlimited, lets a standby that never comes back keep WAL until the volume is full\) but "-1" was provided/);
+    const config = find(synth({ ...base, config: { maxSlotWalKeepSize: '-1' } }), 'ConfigMap', 'postgres-config');
+    expect(config.data['tuning.conf']).toContain("max_slot_wal_keep_size = '-1'");
+    expect(() => build({ ...base, storage: { size: '10Gi' }, config: { maxSlotWalKeepSize: '-1', maxWalSize: '6GB' } }))
+      .toThrow(/postgres\.config\.maxWalSize must be at most half of storage\.size 10Gi \(5120MB\), leaving the rest of the volume for data but "6GB" was provided/);
   });
 
   test('a standby too small for the shared tuning', () => {

@@ -53,9 +53,9 @@ function redisReplicas(replicas: boolean): string[] {
   return replicas ? link(sts('redis-replica'), sts('redis'), 6379) : [];
 }
 
-/** PostgreSQL: each standby streams from the primary. */
+/** PostgreSQL: each standby streams from the primary; the primary's init asks the standbys for their timeline (the split-brain fence). */
 function postgres(standby: boolean): string[] {
-  return standby ? link(sts('postgres-standby'), sts('postgres'), 5432) : [];
+  return standby ? [...link(sts('postgres-standby'), sts('postgres'), 5432), ...link(sts('postgres'), sts('postgres-standby'), 5432)] : [];
 }
 
 /**

@@ -42,13 +42,16 @@ export interface PostgresTuning {
    */
   readonly maintenanceWorkMem?: string;
   /**
-   * `max_wal_size`: WAL between automatic checkpoints.
+   * `max_wal_size`: WAL between automatic checkpoints. With `maxSlotWalKeepSize` at most half of
+   * storage.size: pg_wal grows to about their sum while a standby is away.
    * @default '1GB'
    */
   readonly maxWalSize?: string;
   /**
    * `max_slot_wal_keep_size`: WAL a replication slot may hold for a standby that is down or behind,
-   * so that a lost standby cannot fill the primary's volume. Below storage.size.
+   * so that a lost standby cannot fill the primary's volume. With `maxWalSize` at most half of
+   * storage.size. `'-1'` (unlimited) only without a standby. A standby that was away longer than
+   * this allows is cloned again on its next start (standby-init.sh).
    * @default - a quarter of storage.size
    */
   readonly maxSlotWalKeepSize?: string;
@@ -67,11 +70,14 @@ export interface ResolvedTuning {
   readonly workMem: string;
   readonly maintenanceWorkMem: string;
   readonly maxWalSize: string;
+  /** A size, or `-1` (unlimited). */
   readonly maxSlotWalKeepSize: string;
   readonly randomPageCost: number;
 }
 
 const PG_MEMORY = /^([1-9]\d*)(kB|MB|GB|TB)$/;
+/** `max_slot_wal_keep_size = -1`: slots keep WAL without limit. */
+const UNLIMITED = '-1';
 const PG_UNIT_BYTES: Record<string, number> = { kB: 2 ** 10, MB: 2 ** 20, GB: 2 ** 30, TB: 2 ** 40 };
 
 /** Bytes of a PostgreSQL memory size (`256MB`), NaN when it is not one. */
@@ -89,7 +95,7 @@ function megabytes(bytes: number): string {
  * Fills in the defaults from the memory limit and volume size, and checks every value against
  * PostgreSQL's own bounds and against the pod it runs in.
  */
-export function resolveTuning(v: Validator, field: string, tuning: PostgresTuning | undefined, memoryLimit: string, storageSize: string): ResolvedTuning {
+export function resolveTuning(v: Validator, field: string, tuning: PostgresTuning | undefined, memoryLimit: string, storageSize: string, standby: boolean): ResolvedTuning {
   const t = tuning ?? {};
   const c = v.nested(field);
   const memoryBytes = parseQuantity(memoryLimit);
@@ -109,7 +115,7 @@ export function resolveTuning(v: Validator, field: string, tuning: PostgresTunin
     workMem: size('workMem', t.workMem ?? '4MB', 64 * 2 ** 10, '64kB'),
     maintenanceWorkMem: size('maintenanceWorkMem', t.maintenanceWorkMem ?? '64MB', 2 ** 20, '1MB'),
     maxWalSize: size('maxWalSize', t.maxWalSize ?? '1GB', 32 * 2 ** 20, '32MB'),
-    maxSlotWalKeepSize: size('maxSlotWalKeepSize', t.maxSlotWalKeepSize ?? megabytes(storageBytes / 4), 2 ** 20, '1MB'),
+    maxSlotWalKeepSize: t.maxSlotWalKeepSize === UNLIMITED ? UNLIMITED : size('maxSlotWalKeepSize', t.maxSlotWalKeepSize ?? megabytes(storageBytes / 4), 2 ** 20, '1MB'),
     randomPageCost: c.number('randomPageCost', t.randomPageCost ?? 1.1, 0.1, 100),
   };
 
@@ -118,8 +124,17 @@ export function resolveTuning(v: Validator, field: string, tuning: PostgresTunin
   if (pgMemoryBytes(resolved.sharedBuffers) > memoryBytes / 2) {
     c.fail('sharedBuffers', `at most half of resources.limits.memory (${memoryLimit}), i.e. ${megabytes(memoryBytes / 2)}`, resolved.sharedBuffers);
   }
-  if (pgMemoryBytes(resolved.maxSlotWalKeepSize) >= storageBytes) {
-    c.fail('maxSlotWalKeepSize', `below storage.size (${storageSize})`, resolved.maxSlotWalKeepSize);
+  if (resolved.maxSlotWalKeepSize === UNLIMITED && standby) {
+    c.fail('maxSlotWalKeepSize', 'a PostgreSQL size when standby is true (-1, unlimited, lets a standby that never comes back keep WAL until the volume is full)', resolved.maxSlotWalKeepSize);
+  }
+  // pg_wal holds up to max_wal_size between checkpoints plus what slots keep for an absent standby;
+  // the other half of the volume is for the data.
+  const slotBytes = resolved.maxSlotWalKeepSize === UNLIMITED ? 0 : pgMemoryBytes(resolved.maxSlotWalKeepSize);
+  const walBytes = pgMemoryBytes(resolved.maxWalSize) + slotBytes;
+  if (walBytes > storageBytes / 2) {
+    const given = resolved.maxSlotWalKeepSize === UNLIMITED ? resolved.maxWalSize : `${resolved.maxWalSize} + ${resolved.maxSlotWalKeepSize} = ${megabytes(walBytes)}`;
+    c.fail(resolved.maxSlotWalKeepSize === UNLIMITED ? 'maxWalSize' : 'maxWalSize + maxSlotWalKeepSize',
+      `at most half of storage.size ${storageSize} (${megabytes(storageBytes / 2)}), leaving the rest of the volume for data`, given);
   }
   return resolved;
 }
@@ -138,6 +153,7 @@ export function renderPostgresqlConf(): string {
     `port = ${POSTGRES_PORT}`,
     `unix_socket_directories = '${SOCKET_DIR}'`,
     `hba_file = '${CONFIG_DIR}/pg_hba.conf'`,
+    `ident_file = '${CONFIG_DIR}/pg_ident.conf'`,
     "password_encryption = 'scram-sha-256'",
     '',
     '# Replication: the same file serves the primary and its standbys',
@@ -186,17 +202,35 @@ export function renderTuningConf(t: ResolvedTuning): string {
 }
 
 /**
- * `pg_hba.conf`: password (SCRAM) authentication for everyone, also on the pod's own socket; the
- * replication role may only replicate. Which pods reach the port at all is the NetworkPolicy's job
- * (pod addresses are not known in advance, so addresses here are `all`).
+ * `pg_hba.conf`: password (SCRAM) authentication for everyone, also on the pod's own socket, except
+ * the pod's OS user (uid 999, `postgres`), which owns the data directory anyway and logs in as
+ * `user` by peer authentication on that socket: the readiness probe needs no password, so a rotated
+ * Secret never makes a pod unready. The replication role may only replicate. Which pods reach the
+ * port at all is the NetworkPolicy's job (pod addresses are not known in advance, so addresses here
+ * are `all`).
  */
-export function renderHbaConf(replicationUser: string): string {
+export function renderHbaConf(replicationUser: string, user: string): string {
   return [
     '# TYPE  DATABASE     USER  ADDRESS  METHOD',
+    `local   all          ${user}  peer  map=${IDENT_MAP}`,
     'local   all          all            scram-sha-256',
     `host    replication  ${replicationUser}  all  scram-sha-256`,
     `host    all          ${replicationUser}  all  reject`,
     'host    all          all   all      scram-sha-256',
+    '',
+  ].join('\n');
+}
+
+/** The pg_ident.conf map of the peer line of pg_hba.conf. */
+const IDENT_MAP = 'pod';
+/** The image's OS user (uid 999). */
+const POD_OS_USER = 'postgres';
+
+/** `pg_ident.conf`: the pod's OS user may log in as `user` over the socket (see renderHbaConf). */
+export function renderIdentConf(user: string): string {
+  return [
+    '# MAPNAME  SYSTEM-USERNAME  PG-USERNAME',
+    `${IDENT_MAP}  ${POD_OS_USER}  ${user}`,
     '',
   ].join('\n');
 }

@@ -20,6 +20,11 @@ export interface PrimaryRole {
   readonly replicationSlots: readonly string[];
   /** Inactive slots with this prefix that are not in `replicationSlots` are dropped. */
   readonly replicationSlotPrefix: string;
+  /**
+   * The standby pods (`host:port`), asked for their timeline before every start: a promoted one
+   * fences the primary (split brain, see primary-init.sh).
+   */
+  readonly replicationPeers: readonly string[];
 }
 
 /** Where a standby streams from. */
@@ -81,8 +86,12 @@ export class PostgresServer extends StatefulWorkload {
       config: { name: 'config', mountPath: CONFIG_DIR, readOnly: true },
       scripts: { name: 'scripts', mountPath: SCRIPTS_DIR, readOnly: true },
     };
-    // pg_isready only asks whether the server accepts connections (no login), on the local socket.
-    const isReady = ['pg_isready', '-q', '-h', SOCKET_DIR, '-p', String(POSTGRES_PORT), '-U', props.user, '-d', props.database];
+    // Liveness (and startup) only asks whether the server accepts connections: cheap, so a busy
+    // server or a standby catching up is never restarted. Readiness asks whether it serves correct
+    // data: a primary out of recovery, a standby streaming from the primary (probe.sh).
+    const probe = `${SCRIPTS_DIR}/probe.sh`;
+    const isLive = ['bash', probe, 'live'];
+    const isReady = ['bash', probe, 'ready', props.role.kind];
     const terminationGracePeriodSeconds = 120;
 
     const server = {
@@ -94,14 +103,16 @@ export class PostgresServer extends StatefulWorkload {
         ports: [{ name: 'postgres', containerPort: POSTGRES_PORT }],
         env: [
           { name: 'PGDATA', value: PGDATA },
+          // The role probe.sh logs in as (peer authentication on the pod's socket).
+          { name: 'POSTGRES_USER', value: props.user },
           // The walreceiver's libpq reads the replication password from here: it is never on disk.
           ...(isStandby && props.replicationPasswordSecret ? [envFromSecret('PGPASSWORD', props.replicationPasswordSecret)] : []),
         ],
         // Crash recovery or a standby catching up can take long: liveness waits for the first success.
-        startupProbe: execProbe(isReady, { initialDelaySeconds: 5, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 180 }),
+        startupProbe: execProbe(isLive, { initialDelaySeconds: 5, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 180 }),
         readinessProbe: execProbe(isReady, { initialDelaySeconds: 0, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 3 }),
-        livenessProbe: execProbe(isReady, { initialDelaySeconds: 0, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 6 }),
-        volumeMounts: [mounts.data, mounts.run, mounts.tmp, mounts.shm, mounts.config],
+        livenessProbe: execProbe(isLive, { initialDelaySeconds: 0, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 6 }),
+        volumeMounts: [mounts.data, mounts.run, mounts.tmp, mounts.shm, mounts.config, mounts.scripts],
       }),
       // A fast shutdown (roll back open transactions, checkpoint) whatever signal the runtime sends;
       // a smart shutdown would wait for clients until the kill, and the next start would need recovery.
@@ -146,7 +157,8 @@ export class PostgresServer extends StatefulWorkload {
     });
 
     const ports = [{ name: 'postgres', port: POSTGRES_PORT }];
-    this.headlessService = this.addHeadlessService(headlessName, ports);
+    // Not-ready pods too: the primary's init asks a promoted (hence unready) standby for its timeline.
+    this.headlessService = this.addHeadlessService(headlessName, ports, { publishNotReadyAddresses: true });
     this.service = this.addClientService(props.serviceName, ports);
     this.endpoint = { host: props.serviceName, port: POSTGRES_PORT, targetPort: POSTGRES_PORT, workload: this };
 
@@ -166,6 +178,7 @@ export class PostgresServer extends StatefulWorkload {
       ...(props.replicationPasswordSecret ? [envFromSecret('REPLICATION_PASSWORD', props.replicationPasswordSecret)] : []),
       { name: 'REPLICATION_SLOTS', value: role.replicationSlots.join(' ') },
       { name: 'REPLICATION_SLOT_PREFIX', value: role.replicationSlotPrefix },
+      { name: 'REPLICATION_PEERS', value: role.replicationPeers.join(' ') },
     ];
   }
 
@@ -180,6 +193,11 @@ export class PostgresServer extends StatefulWorkload {
       { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
     ];
   }
+}
+
+/** `host:port` of each pod of StatefulSet `statefulSetName` behind headless Service `headlessName`. */
+export function podAddresses(statefulSetName: string, headlessName: string, replicas: number, port: number): string[] {
+  return Array.from({ length: replicas }, (_, i) => `${statefulSetName}-${i}.${headlessName}:${port}`);
 }
 
 /** Physical replication slot names of the pods of StatefulSet `statefulSetName`. */

@@ -7,8 +7,8 @@ import { parseQuantity } from '../../quantity';
 import { Validator } from '../../validation';
 import { ServiceEndpoint, Workload } from '../../workload';
 import { StorageOptions, validateStorage } from '../storage';
-import { pgMemoryBytes, PostgresTuning, renderHbaConf, renderPostgresqlConf, renderTuningConf, resolveTuning } from './postgres-config';
-import { PostgresServer, replicationSlotNames } from './postgres-server';
+import { pgMemoryBytes, POSTGRES_PORT, PostgresTuning, renderHbaConf, renderIdentConf, renderPostgresqlConf, renderTuningConf, resolveTuning } from './postgres-config';
+import { podAddresses, PostgresServer, replicationSlotNames } from './postgres-server';
 
 export interface PostgresProps {
   /**
@@ -137,7 +137,7 @@ export class Postgres extends Construct {
       && props.replicationPasswordSecret.key === props.passwordSecret.key) {
       v.fail('replicationPasswordSecret', 'a different Secret key than passwordSecret (the replication role must not share the superuser\'s password)', props.replicationPasswordSecret);
     }
-    const tuning = resolveTuning(v, 'config', props.config, resources.limits.memory, props.storage.size);
+    const tuning = resolveTuning(v, 'config', props.config, resources.limits.memory, props.storage.size, standby);
     if (standby && pgMemoryBytes(tuning.sharedBuffers) > parseQuantity(standbyResources.limits.memory) / 2) {
       v.fail('standbyResources.limits.memory', `at least twice config.sharedBuffers (${tuning.sharedBuffers}): standbys run the same tuning`, standbyResources.limits.memory);
     }
@@ -151,11 +151,13 @@ export class Postgres extends Construct {
     const configData: Record<string, string> = {
       'postgresql.conf': renderPostgresqlConf(),
       'tuning.conf': renderTuningConf(tuning),
-      'pg_hba.conf': renderHbaConf(replicationUser),
+      'pg_hba.conf': renderHbaConf(replicationUser, user),
+      'pg_ident.conf': renderIdentConf(user),
     };
     const scriptsData: Record<string, string> = {
       'primary-init.sh': readAsset('lib/data/postgres/primary-init.sh'),
       'standby-init.sh': readAsset('lib/data/postgres/standby-init.sh'),
+      'probe.sh': readAsset('lib/data/postgres/probe.sh'),
     };
     const checksum = createHash('sha256').update(JSON.stringify([configData, scriptsData])).digest('hex');
 
@@ -183,6 +185,7 @@ export class Postgres extends Construct {
         kind: 'primary',
         replicationSlots: standby ? replicationSlotNames(standbyName, standbyReplicas) : [],
         replicationSlotPrefix: `${standbyName}-`.replace(/-/g, '_'),
+        replicationPeers: standby ? podAddresses(standbyName, `${standbyName}-headless`, standbyReplicas, POSTGRES_PORT) : [],
       },
     });
     this.endpoint = this.primary.endpoint;
@@ -198,6 +201,8 @@ export class Postgres extends Construct {
         avoid: this.primary.labels.selectorLabels,
       });
       this.standby.connectTo(this.primary.endpoint);
+      // The primary's init asks each standby for its timeline (split-brain fence).
+      this.primary.connectTo(this.standby.endpoint);
       this.readEndpoint = this.standby.endpoint;
     }
     this.workloads = this.standby ? [this.primary, this.standby] : [this.primary];

@@ -4,14 +4,25 @@
 #
 #   1. no database yet: initdb into a scratch directory beside PGDATA, then rename it into place,
 #      so that a pod killed half-way never leaves a half-initialised PGDATA behind;
-#   2. starts a temporary server with the real server's configuration (so that the parameters it
+#   2. split-brain fence: asks every standby pod (REPLICATION_PEERS, over a replication connection:
+#      IDENTIFY_SYSTEM) for its timeline. A standby of this cluster on a newer timeline than ours was
+#      promoted and may have taken writes: this server must not become a second writable primary,
+#      so the start is refused, the data left untouched, and the message names the fix. Peers that
+#      do not answer (not running, fenced themselves) are skipped;
+#   3. starts a temporary server with the real server's configuration (so that the parameters it
 #      records in the WAL are the ones standbys expect), but listening on a private Unix socket only
-#      (no TCP) that it trusts, and reconciles what the Secrets and the configuration say:
+#      (no TCP) that it trusts, and reconciles what the Secrets and the configuration say, changing
+#      only what differs (a password is set only when it no longer verifies):
 #      - the superuser's password (so rotating the Secret and restarting the pod rotates it),
 #      - the application database,
 #      - the replication role (LOGIN REPLICATION, password from its Secret), or NOLOGIN without one,
-#      - one physical replication slot per standby, and drops inactive slots of ours no standby uses;
-#   3. stops the temporary server. The main container then starts the real server.
+#      - one physical replication slot per standby (a slot invalidated by max_slot_wal_keep_size,
+#        which reserves nothing any more, is created again), and drops inactive slots of ours no
+#        standby uses;
+#   4. stops the temporary server. The main container then starts the real server.
+#
+# On a healthy store a re-run writes nothing to the WAL but the temporary server's shutdown
+# checkpoint.
 #
 # Interface (environment; defaults are what the pod uses):
 #   PGDATA                   data directory            /var/lib/postgresql/data/pgdata
@@ -23,12 +34,15 @@
 #   REPLICATION_SLOTS        slots to keep, space-separated (standby pod names, '-' as '_')   empty
 #   REPLICATION_SLOT_PREFIX  slots this script owns: inactive ones with the prefix that are not in
 #                            REPLICATION_SLOTS are dropped (scaled-down standbys)             empty: none
+#   REPLICATION_PEERS        the standby pods, host:port space-separated, asked for their timeline
+#                            (needs REPLICATION_PASSWORD)                                     empty: none
+#   PEER_TIMEOUT_SECONDS     connect timeout per peer                                         5
 #   POSTGRES_CONFIG_FILE     the server's own config    /etc/postgresql/postgresql.conf
 #   INITDB_LOCALE            locale of a new cluster    C.UTF-8 (code-point order: no index
 #                            corruption when a glibc upgrade changes collation)
 #   START_TIMEOUT_SECONDS    how long the temporary server may take (crash recovery)          3600
 #   TMPDIR                   where the private socket directory is made                      /tmp
-#   PATH                     must hold initdb, pg_ctl and psql (the image's PATH does)
+#   PATH                     must hold initdb, pg_ctl, pg_controldata and psql (the image's PATH does)
 set -euo pipefail
 umask 077
 
@@ -39,6 +53,8 @@ REPLICATION_USER="${REPLICATION_USER:-replicator}"
 REPLICATION_PASSWORD="${REPLICATION_PASSWORD:-}"
 REPLICATION_SLOTS="${REPLICATION_SLOTS:-}"
 REPLICATION_SLOT_PREFIX="${REPLICATION_SLOT_PREFIX:-}"
+REPLICATION_PEERS="${REPLICATION_PEERS:-}"
+PEER_TIMEOUT_SECONDS="${PEER_TIMEOUT_SECONDS:-5}"
 POSTGRES_CONFIG_FILE="${POSTGRES_CONFIG_FILE:-/etc/postgresql/postgresql.conf}"
 INITDB_LOCALE="${INITDB_LOCALE:-C.UTF-8}"
 START_TIMEOUT_SECONDS="${START_TIMEOUT_SECONDS:-3600}"
@@ -53,6 +69,10 @@ ident() { printf '"%s"' "${1//\"/\"\"}"; }
 
 [ -f "$POSTGRES_CONFIG_FILE" ] || die "POSTGRES_CONFIG_FILE $POSTGRES_CONFIG_FILE does not exist"
 [ -n "${POSTGRES_PASSWORD:-}" ] || die "POSTGRES_PASSWORD is empty: the superuser needs a password (passwordSecret)"
+[[ "$PEER_TIMEOUT_SECONDS" =~ ^[1-9][0-9]*$ ]] || die "PEER_TIMEOUT_SECONDS '$PEER_TIMEOUT_SECONDS' must be a positive number of seconds"
+for peer in $REPLICATION_PEERS; do
+  [[ "$peer" =~ ^[A-Za-z0-9.-]+:[0-9]+$ ]] || die "replication peer '$peer' must be host:port"
+done
 for slot in $REPLICATION_SLOTS; do
   [[ "$slot" =~ ^[a-z0-9_]{1,63}$ ]] || die "replication slot name '$slot' must be 1-63 of [a-z0-9_]"
 done
@@ -89,8 +109,38 @@ if [ -e "$PGDATA/standby.signal" ]; then
   exit 0
 fi
 
+# One pg_controldata field of PGDATA.
+control() { pg_controldata "$PGDATA" | sed -n "s/^$1: *//p"; }
+
+# Split brain: a promoted standby of this cluster is on a newer timeline than ours.
+fence_if_promoted_elsewhere() {
+  local system timeline peer answer peer_system peer_timeline
+  system="$(control 'Database system identifier')"
+  timeline="$(control "Latest checkpoint's TimeLineID")"
+  for peer in $REPLICATION_PEERS; do
+    if ! answer="$(PGPASSWORD="$REPLICATION_PASSWORD" PGCONNECT_TIMEOUT="$PEER_TIMEOUT_SECONDS" \
+        psql -X -At -F ' ' -h "${peer%:*}" -p "${peer##*:}" -U "$REPLICATION_USER" -d 'replication=true' -c IDENTIFY_SYSTEM 2>&1)"; then
+      log "peer $peer did not answer (skipped): $(printf '%s' "$answer" | tr '\n' ' ')"
+      continue
+    fi
+    read -r peer_system peer_timeline _ <<<"$answer"
+    if [ "$peer_system" != "$system" ]; then
+      log "peer $peer belongs to another cluster (system $peer_system, ours $system): skipped"
+    elif [[ "$peer_timeline" =~ ^[0-9]+$ ]] && [ "$peer_timeline" -gt "$timeline" ]; then
+      die "peer $peer is on timeline $peer_timeline, newer than this primary's $timeline: it was promoted and may have taken writes, so this server must not start as a second primary (split brain). Either keep this primary: delete that standby's claim and pod so that it clones this primary again, then restart this pod; or keep the promoted server: copy its data out (pg_dump) before that, and restore it here afterwards."
+    else
+      log "peer $peer is on timeline $peer_timeline (ours $timeline)"
+    fi
+  done
+}
+if [ -n "$REPLICATION_PEERS" ] && [ -n "$REPLICATION_PASSWORD" ]; then
+  fence_if_promoted_elsewhere
+fi
+
 sockdir="$(mktemp -d "${TMPDIR:-/tmp}/postgres-init.XXXXXX")"
-printf 'local all all trust\n' >"$sockdir/pg_hba.conf"
+# template1 checks passwords (SCRAM, as the real server does); everything else is trusted.
+printf 'local template1 all scram-sha-256\nlocal all all trust\n' >"$sockdir/pg_hba.conf"
+: >"$sockdir/pg_ident.conf"
 server_started=0
 cleanup() {
   local status=$?
@@ -107,7 +157,7 @@ trap cleanup EXIT
 # more max_connections (and the like) than it has. Statements carry passwords: the temporary
 # server never logs statement text, not even on error.
 pg_ctl -D "$PGDATA" -w -t "$START_TIMEOUT_SECONDS" -l "$sockdir/server.log" \
-  -o "-c config_file='$POSTGRES_CONFIG_FILE' -c listen_addresses='' -c port=5432 -c unix_socket_directories='$sockdir' -c hba_file='$sockdir/pg_hba.conf' -c log_min_error_statement=panic -c log_statement=none" \
+  -o "-c config_file='$POSTGRES_CONFIG_FILE' -c listen_addresses='' -c port=5432 -c unix_socket_directories='$sockdir' -c hba_file='$sockdir/pg_hba.conf' -c ident_file='$sockdir/pg_ident.conf' -c log_min_error_statement=panic -c log_statement=none" \
   start >/dev/null
 server_started=1
 
@@ -127,17 +177,32 @@ if [ -n "$REPLICATION_SLOTS" ]; then
   slots_array+="]::text[]"
 fi
 
+# Whether role $1 logs in with password $2 (a wrong, missing or MD5 password does not).
+password_verifies() {
+  PGPASSWORD="$2" psql -X -At -h "$sockdir" -p 5432 -U "$1" -d template1 -c 'SELECT 1' >/dev/null 2>&1
+}
+
 {
   printf '%s\n' "SET password_encryption = 'scram-sha-256';"
-  printf '%s\n' "ALTER ROLE $(ident "$POSTGRES_USER") WITH PASSWORD $(literal "$POSTGRES_PASSWORD");"
+  if ! password_verifies "$POSTGRES_USER" "$POSTGRES_PASSWORD"; then
+    log "setting the password of $POSTGRES_USER"
+    printf '%s\n' "ALTER ROLE $(ident "$POSTGRES_USER") WITH PASSWORD $(literal "$POSTGRES_PASSWORD");"
+  fi
   printf '%s\n' "SELECT format('CREATE DATABASE %I OWNER %I', $(literal "$POSTGRES_DB"), $(literal "$POSTGRES_USER")) WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = $(literal "$POSTGRES_DB")) \\gexec"
   if [ -n "$REPLICATION_PASSWORD" ]; then
     printf '%s\n' "SELECT format('CREATE ROLE %I', $(literal "$REPLICATION_USER")) WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = $(literal "$REPLICATION_USER")) \\gexec"
-    printf '%s\n' "ALTER ROLE $(ident "$REPLICATION_USER") WITH LOGIN REPLICATION NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD $(literal "$REPLICATION_PASSWORD");"
+    printf '%s\n' "SELECT format('ALTER ROLE %I WITH LOGIN REPLICATION NOSUPERUSER NOCREATEDB NOCREATEROLE', rolname) FROM pg_roles WHERE rolname = $(literal "$REPLICATION_USER") AND NOT (rolcanlogin AND rolreplication AND NOT rolsuper AND NOT rolcreatedb AND NOT rolcreaterole) \\gexec"
+    if ! password_verifies "$REPLICATION_USER" "$REPLICATION_PASSWORD"; then
+      log "setting the password of $REPLICATION_USER"
+      printf '%s\n' "ALTER ROLE $(ident "$REPLICATION_USER") WITH PASSWORD $(literal "$REPLICATION_PASSWORD");"
+    fi
   else
     # Without a replication password nobody may replicate: an existing role is locked, not dropped.
-    printf '%s\n' "SELECT format('ALTER ROLE %I WITH NOLOGIN', rolname) FROM pg_roles WHERE rolname = $(literal "$REPLICATION_USER") \\gexec"
+    printf '%s\n' "SELECT format('ALTER ROLE %I WITH NOLOGIN', rolname) FROM pg_roles WHERE rolname = $(literal "$REPLICATION_USER") AND rolcanlogin \\gexec"
   fi
+  # An invalidated ('lost') slot reserves nothing: it is created again, so that WAL is kept for the
+  # standby's next clone from now on.
+  printf '%s\n' "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_type = 'physical' AND NOT active AND wal_status = 'lost' AND slot_name::text = ANY ($slots_array);"
   # Reserve WAL right away, so that the standby's base backup and its streaming afterwards never miss
   # a segment. max_slot_wal_keep_size bounds what a standby that never comes back can hold.
   printf '%s\n' "SELECT pg_create_physical_replication_slot(s, true) FROM unnest($slots_array) AS s WHERE s NOT IN (SELECT slot_name::text FROM pg_replication_slots);"
