@@ -1,6 +1,7 @@
 import { Construct } from 'constructs';
 import { AppConfig } from './app-config';
 import { envFromSecret, SecretKeyRef } from './container';
+import { DEFAULT_API_LATENCY_P95_SECONDS } from './observability/alert-thresholds';
 import { StatelessService, StatelessServiceProps } from './stateless-service';
 
 export interface ApiServiceProps extends StatelessServiceProps {
@@ -25,7 +26,7 @@ export const API_CONTAINER_PORT = 8000;
 /**
  * The application API (R5): a Deployment listening on 8000 with `/health` (30 s delay, every 10 s)
  * and `/ready` (10 s, every 5 s) probes, settings from the application ConfigMap and credentials
- * from referenced Secrets, behind a Service.
+ * from referenced Secrets, behind a Service. Prometheus scrapes `/metrics` on the same port.
  */
 export class ApiService extends StatelessService {
   constructor(scope: Construct, id: string, props: ApiServiceProps) {
@@ -47,6 +48,7 @@ export class ApiService extends StatelessService {
       liveness: { path: '/health', initialDelaySeconds: 30, periodSeconds: 10 },
       readiness: { path: '/ready', initialDelaySeconds: 10, periodSeconds: 5 },
       writablePaths: [{ path: '/tmp', sizeLimit: '256Mi' }],
+      appMetrics: { latencyP95Seconds: DEFAULT_API_LATENCY_P95_SECONDS },
     });
     for (const [name, ref] of Object.entries(secretEnv)) {
       this.validator.envVarName(`secretEnv.${name}`, name);

@@ -1,4 +1,5 @@
 import { Construct } from 'constructs';
+import { DEFAULT_MODEL_LATENCY_P95_SECONDS } from './observability/alert-thresholds';
 import { StatelessService, StatelessServiceProps } from './stateless-service';
 
 export interface ModelServiceProps extends StatelessServiceProps {
@@ -28,7 +29,7 @@ const STARTUP_PERIOD_SECONDS = 10;
 /**
  * An AI model-serving service (R6) the API calls: its own resources (a GPU when `resources.gpu` is
  * set, with a toleration for GPU nodes), a startup probe that waits out model loading, `/health`
- * and `/ready` probes, and autoscaling.
+ * and `/ready` probes, and autoscaling. Prometheus scrapes `/metrics` on its HTTP port.
  */
 export class ModelService extends StatelessService {
   public readonly model: string;
@@ -50,6 +51,7 @@ export class ModelService extends StatelessService {
       readiness: { path: '/ready', initialDelaySeconds: 0, periodSeconds: 5 },
       startup: { path: '/health', initialDelaySeconds: 0, periodSeconds: STARTUP_PERIOD_SECONDS, failureThreshold: Math.max(1, Math.ceil(window / STARTUP_PERIOD_SECONDS)) },
       writablePaths: [{ path: '/tmp', sizeLimit: '256Mi' }, { path: '/models-cache', sizeLimit: props.cacheSize ?? '10Gi' }],
+      appMetrics: { latencyP95Seconds: DEFAULT_MODEL_LATENCY_P95_SECONDS },
     });
     this.startupWindowSeconds = this.validator.integer('startupWindowSeconds', window, 10, 3600);
     if (props.cacheSize !== undefined) this.validator.storage('cacheSize', props.cacheSize);

@@ -2,6 +2,7 @@ import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { Autoscaler, AutoscalingOptions } from './autoscaler';
 import { ImageRef, imageName, ResourceRequirements, secureContainer, validateImage, validateResources } from './container';
+import { APP_METRICS_PATH } from './observability/http-metrics';
 import { httpProbe } from './probes';
 import { NetworkPeer, ServiceEndpoint, Workload } from './workload';
 
@@ -74,7 +75,22 @@ export interface StatelessServiceDefaults {
   readonly startup?: HttpProbeSettings & { readonly failureThreshold: number };
   /** Paths the process writes to; each gets an emptyDir because the root file system is read-only. */
   readonly writablePaths: WritablePath[];
+  /**
+   * The process serves the app metrics contract (`GET /metrics` on its HTTP port, README "Metrics
+   * contract"): Prometheus scrapes every pod, and its error ratio and latency are alerted on.
+   * @default - not scraped (a process without a Prometheus endpoint, such as nginx)
+   */
+  readonly appMetrics?: AppMetricsDefaults;
 }
+
+/** What a kind of service that serves the app metrics contract fixes for its alerts. */
+export interface AppMetricsDefaults {
+  /** p95 latency in seconds above which it alerts, unless `monitoring.thresholds.latencyP95Seconds` says otherwise. */
+  readonly latencyP95Seconds: number;
+}
+
+/** Name of the container port every stateless service listens on; its Service, probes and PodMonitor name it. */
+export const HTTP_PORT_NAME = 'http';
 
 /**
  * A Deployment behind a Service, with restricted pods, a rolling update that never drops below the
@@ -89,6 +105,8 @@ export abstract class StatelessService extends Workload {
   public readonly autoscaler?: Autoscaler;
   /** Pods at least (the HPA minimum when autoscaled). */
   public readonly minReplicas: number;
+  /** Set when the service serves the app metrics contract and is scraped. */
+  public readonly appMetrics?: AppMetricsDefaults;
 
   constructor(scope: Construct, id: string, props: StatelessServiceProps, defaults: StatelessServiceDefaults) {
     super(scope, id, { name: props.name, component: defaults.component, version: props.image?.tag ?? 'unknown' });
@@ -115,12 +133,12 @@ export abstract class StatelessService extends Workload {
       name: this.name,
       image: imageName(props.image),
       resources: props.resources,
-      ports: [{ name: 'http', containerPort: defaults.containerPort }],
+      ports: [{ name: HTTP_PORT_NAME, containerPort: defaults.containerPort }],
       env: props.env,
       envFrom: props.envFrom,
-      livenessProbe: httpProbe(defaults.liveness.path, 'http', { initialDelaySeconds: defaults.liveness.initialDelaySeconds, periodSeconds: defaults.liveness.periodSeconds }),
-      readinessProbe: httpProbe(defaults.readiness.path, 'http', { initialDelaySeconds: defaults.readiness.initialDelaySeconds, periodSeconds: defaults.readiness.periodSeconds }),
-      startupProbe: defaults.startup && httpProbe(defaults.startup.path, 'http', {
+      livenessProbe: httpProbe(defaults.liveness.path, HTTP_PORT_NAME, { initialDelaySeconds: defaults.liveness.initialDelaySeconds, periodSeconds: defaults.liveness.periodSeconds }),
+      readinessProbe: httpProbe(defaults.readiness.path, HTTP_PORT_NAME, { initialDelaySeconds: defaults.readiness.initialDelaySeconds, periodSeconds: defaults.readiness.periodSeconds }),
+      startupProbe: defaults.startup && httpProbe(defaults.startup.path, HTTP_PORT_NAME, {
         initialDelaySeconds: defaults.startup.initialDelaySeconds,
         periodSeconds: defaults.startup.periodSeconds,
         failureThreshold: defaults.startup.failureThreshold,
@@ -167,12 +185,17 @@ export abstract class StatelessService extends Workload {
       spec: {
         type: exposure,
         selector: { ...this.labels.selectorLabels },
-        ports: [{ name: 'http', port: defaults.servicePort, targetPort: k8s.IntOrString.fromString('http'), protocol: 'TCP' }],
+        ports: [{ name: HTTP_PORT_NAME, port: defaults.servicePort, targetPort: k8s.IntOrString.fromString(HTTP_PORT_NAME), protocol: 'TCP' }],
       },
     });
     this.endpoint = { host: this.name, port: defaults.servicePort, targetPort: defaults.containerPort, workload: this };
     if (exposure === ServiceExposure.LOAD_BALANCER) this.allowIngressFrom(NetworkPeer.anywhere(), defaults.containerPort);
 
     if (this.minReplicas > 1) this.addDisruptionBudget(1);
+
+    if (defaults.appMetrics) {
+      this.appMetrics = defaults.appMetrics;
+      this.addMetricsEndpoint({ portName: HTTP_PORT_NAME, port: defaults.containerPort, path: APP_METRICS_PATH });
+    }
   }
 }

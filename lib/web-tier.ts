@@ -19,6 +19,11 @@ export const WEB_CONTAINER_PORT = 8080;
  * The web tier (R7): web servers behind a LoadBalancer Service, proxying API calls to the API.
  * Probes ask nginx's `/healthz`, which answers without the API so that a slow API does not take
  * the front end out of rotation.
+ *
+ * Not scraped: nginx has no Prometheus endpoint (its stub_status is not the exposition format),
+ * so the web tier has no HTTP error or latency alerts of its own. What it serves is static files
+ * and `/api`, whose errors and latency the API's metrics carry; its pods are watched through
+ * kube-state-metrics and cAdvisor (no ready replicas, crash loops, CPU and memory).
  */
 export class WebTier extends StatelessService {
   constructor(scope: Construct, id: string, props: WebTierProps) {

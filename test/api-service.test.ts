@@ -41,6 +41,12 @@ const container = (objects: K8sObject[]) => {
 };
 
 /** `subset` is a non-empty map all of whose entries are in `labels`. */
+/** The ingress rule that lets the monitoring namespace's Prometheus scrape port 8000. */
+const PROMETHEUS_INGRESS = {
+  from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } }, podSelector: { matchLabels: { 'app.kubernetes.io/name': 'prometheus' } } }],
+  ports: [{ protocol: 'TCP', port: 8000 }],
+};
+
 function expectSubset(subset: Record<string, string>, labels: Record<string, string>): void {
   expect(Object.keys(subset).length).toBeGreaterThan(0);
   for (const [key, value] of Object.entries(subset)) expect(`${key}=${labels[key]}`).toBe(`${key}=${value}`);
@@ -209,16 +215,32 @@ describe('ApiService Service', () => {
     expect(find(objects, 'Service', 'api').spec.type).toBe('LoadBalancer');
     expect(find(objects, 'NetworkPolicy', 'api').spec.ingress).toEqual([
       { from: [{ ipBlock: { cidr: '0.0.0.0/0' } }], ports: [{ protocol: 'TCP', port: 8000 }] },
+      PROMETHEUS_INGRESS,
     ]);
   });
 
-  test('a ClusterIP API accepts no traffic until a client connects', () => {
-    expect(find(build().objects, 'NetworkPolicy', 'api').spec.ingress).toEqual([]);
+  test('a ClusterIP API accepts no traffic but Prometheus\' scrapes until a client connects', () => {
+    expect(find(build().objects, 'NetworkPolicy', 'api').spec.ingress).toEqual([PROMETHEUS_INGRESS]);
   });
 
   test('the NetworkPolicy selects the API pods', () => {
     const { objects } = build();
     expectSubset(find(objects, 'NetworkPolicy', 'api').spec.podSelector.matchLabels, deployment(objects).spec.template.metadata.labels);
+  });
+});
+
+describe('ApiService metrics', () => {
+  test('Prometheus scrapes /metrics on the container port named http, with the discovery labels and job = the name', () => {
+    const { api, objects } = build();
+    const monitor = find(objects, 'PodMonitor', 'api');
+    expect(monitor.metadata.labels.release).toBe('kube-prometheus-stack');
+    expect(monitor.spec).toEqual({
+      jobLabel: 'app.kubernetes.io/name',
+      selector: { matchLabels: deployment(objects).spec.selector.matchLabels },
+      podMetricsEndpoints: [{ port: 'http', path: '/metrics' }],
+    });
+    expect(container(objects).ports.map((p: K8sObject) => p.name)).toContain('http');
+    expect(api.appMetrics).toEqual({ latencyP95Seconds: 1 });
   });
 });
 

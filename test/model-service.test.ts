@@ -44,6 +44,17 @@ describe('ModelService', () => {
     expect(find(objects, 'Deployment').metadata.labels['app.kubernetes.io/component']).toBe('ai');
   });
 
+  test('Prometheus scrapes /metrics on port http (and only Prometheus may reach it until the API connects)', () => {
+    const { model, objects } = build();
+    expect(find(objects, 'PodMonitor').spec.podMetricsEndpoints).toEqual([{ port: 'http', path: '/metrics' }]);
+    expect(find(objects, 'PodMonitor').spec.selector.matchLabels).toEqual(find(objects, 'Deployment').spec.selector.matchLabels);
+    expect(find(objects, 'NetworkPolicy').spec.ingress).toEqual([{
+      from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } }, podSelector: { matchLabels: { 'app.kubernetes.io/name': 'prometheus' } } }],
+      ports: [{ protocol: 'TCP', port: 8080 }],
+    }]);
+    expect(model.appMetrics).toEqual({ latencyP95Seconds: 5 });
+  });
+
   test('with a GPU: nvidia.com/gpu in requests and limits, and a toleration for GPU nodes', () => {
     const { objects } = build({ resources: { ...RESOURCES, gpu: 1 } });
     expect(container(objects).resources).toEqual({

@@ -89,9 +89,18 @@ describe('WebTier', () => {
     expect(egress[1]).toEqual({ to: [selectorOf('api')], ports: [{ protocol: 'TCP', port: 8000 }] });
   });
 
-  test('the API pods accept the web pods on 8000', () => {
+  test('the API pods accept the web pods on 8000 (beside Prometheus\' scrapes)', () => {
     const ingress = find(build().objects, 'NetworkPolicy', 'api').spec.ingress;
-    expect(ingress).toEqual([{ from: [selectorOf('web')], ports: [{ protocol: 'TCP', port: 8000 }] }]);
+    expect(ingress).toContainEqual({ from: [selectorOf('web')], ports: [{ protocol: 'TCP', port: 8000 }] });
+    expect(ingress).toHaveLength(2);
+  });
+
+  test('nginx has no Prometheus endpoint: the web tier has no PodMonitor and admits no Prometheus', () => {
+    const { web, objects } = build();
+    expect(objects.filter((o) => o.kind === 'PodMonitor').map((o) => o.metadata.name)).toEqual(['api']);
+    expect(web.metricsEndpoints).toEqual([]);
+    expect(web.appMetrics).toBeUndefined();
+    expect(JSON.stringify(find(objects, 'NetworkPolicy', 'web').spec.ingress)).not.toContain('prometheus');
   });
 
   test('the web pods accept clients of the load balancer on 8080', () => {
@@ -102,7 +111,7 @@ describe('WebTier', () => {
   test('the connection is recorded on both workloads', () => {
     const { api, web } = build();
     expect(web.egress).toEqual([{ peer: api, port: 8000 }]);
-    expect(api.ingress).toEqual([{ peer: web, port: 8000 }]);
+    expect(api.ingress.filter((c) => c.peer === web)).toEqual([{ peer: web, port: 8000 }]);
   });
 
   test('two web servers by default, with a PDB', () => {

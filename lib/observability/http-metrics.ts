@@ -13,11 +13,31 @@ export const APP_METRICS_PATH = '/metrics';
 export const HTTP_METRICS = {
   /** Counter of requests, labels `handler`, `method`, `status` (grouped: `2xx`, `4xx`, `5xx`). */
   requestsTotal: 'http_requests_total',
-  /** Histogram of request durations in seconds, labels `handler`, `method`. */
+  /**
+   * Histogram of request durations in seconds, labels `handler`, `method`; its default buckets stop
+   * at 1 s (0.1, 0.5, 1), so no quantile above 1 s can be read from it.
+   */
   durationSeconds: 'http_request_duration_seconds',
+  /**
+   * The high-resolution latency histogram (no labels besides the target's), buckets up to 60 s:
+   * what latency alerts and dashboards use.
+   */
+  durationHighrSeconds: 'http_request_duration_highr_seconds',
   /** The `status` value of server errors (the instrumentator groups status codes). */
   serverErrorStatus: '5xx',
 } as const;
+
+/** The instrumentator's default buckets of {@link HTTP_METRICS.durationHighrSeconds}, in seconds. */
+export const LATENCY_HISTOGRAM_BUCKETS: readonly number[] = [
+  0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 1.5, 2, 2.5, 3, 3.5, 4, 4.5, 5, 7.5, 10, 30, 60,
+];
+
+/**
+ * Handlers that are not the service's work: the scrape itself and the probes. Left out of the
+ * error ratio and of "is the API busy", so that idle pods (probed every few seconds) do not dilute
+ * or fake them; the apps exclude them from the latency histogram (`excluded_handlers`).
+ */
+export const OPERATIONAL_HANDLERS: readonly string[] = [APP_METRICS_PATH, '/health', '/ready'];
 
 /** A business metric a solution's app exposes (README: "Metrics contract"). */
 export interface BusinessMetric {
@@ -38,10 +58,6 @@ export function serverErrorRatio(selector: string, window: string, by: readonly 
   return `sum${group} (rate(${HTTP_METRICS.requestsTotal}{${joinSelectors(selector, `status="${HTTP_METRICS.serverErrorStatus}"`)}}[${window}]))\n  / (${total} > 0)`;
 }
 
-/** The q-quantile of request duration over `window`, per `by` labels. */
-export function durationQuantile(q: number, selector: string, window: string, by: readonly string[] = ['namespace', 'job']): string {
-  return `histogram_quantile(${q}, sum by (${[...by, 'le'].join(', ')}) (rate(${HTTP_METRICS.durationSeconds}_bucket{${selector}}[${window}])))`;
-}
 
 function joinSelectors(...selectors: string[]): string {
   return selectors.filter((s) => s.length > 0).join(', ');

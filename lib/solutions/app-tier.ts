@@ -4,9 +4,12 @@ import { AppConfig } from '../app-config';
 import { AppTierSettings, WebSettings } from '../config/app-tier-settings';
 import { AppIngress } from '../ingress';
 import { ModelService } from '../model-service';
+import { BusinessMonitoring } from '../observability/business-metrics';
+import { EnvironmentAlerts } from '../observability/rules/environment-alerts';
+import { StatelessService } from '../stateless-service';
 import { Validator } from '../validation';
 import { WebTier } from '../web-tier';
-import { ServiceEndpoint } from '../workload';
+import { ServiceEndpoint, Workload } from '../workload';
 
 /**
  * A store the API uses. Each endpoint becomes `<PREFIX>_HOST` and `<PREFIX>_PORT` settings and a
@@ -28,11 +31,18 @@ export interface AppTierProps {
   readonly environment: string;
   /** Stores the API connects to. */
   readonly stores: StoreBinding[];
+  /**
+   * The solution's business metrics and alerts (declared in its solution file).
+   * @default - no business alerts
+   */
+  readonly business?: BusinessMonitoring;
 }
 
 /**
  * The application tier of one environment: model services, the application configuration, the
- * API wired to every store and model, the optional web tier, and the Ingress.
+ * API wired to every store and model, the optional web tier, the Ingress, and the environment's
+ * alerts (one PrometheusRule `<namespace>-alerts`). Build the stores first: the alerts watch every
+ * workload scraped in the environment when the tier is made.
  */
 export class AppTier extends Construct {
   public readonly config: AppConfig;
@@ -40,6 +50,7 @@ export class AppTier extends Construct {
   public readonly models: ModelService[];
   public readonly web?: WebTier;
   public readonly ingress?: AppIngress;
+  public readonly alerts: EnvironmentAlerts;
 
   constructor(scope: Construct, id: string, props: AppTierProps) {
     super(scope, id);
@@ -100,5 +111,15 @@ export class AppTier extends Construct {
         backend: (this.web ?? this.api).endpoint,
       });
     }
+
+    const services: StatelessService[] = [this.api, ...this.models, ...(this.web ? [this.web] : [])];
+    this.alerts = new EnvironmentAlerts(this, 'alerts', {
+      scrapedJobs: this.node.root.node.findAll()
+        .filter((c): c is Workload => c instanceof Workload && c.metricsEndpoints.length > 0)
+        .map((w) => w.name),
+      httpServices: services.filter((s) => s.appMetrics).map((s) => ({ job: s.name, defaultLatencyP95Seconds: s.appMetrics!.latencyP95Seconds })),
+      apiJob: this.api.name,
+      business: props.business,
+    });
   }
 }
