@@ -5,7 +5,7 @@
  * cert-manager's ACME solver, and to kube-dns and NodeLocal DNSCache) equals the set needed.
  */
 import {
-  acmeSolver, Endpoint, INGRESS_CONTROLLER, INTERNET, KUBE_DNS, NetworkPolicy, NetworkPolicyEvaluator, NODE_LOCAL_DNS, OTHER_NAMESPACE_POD,
+  acmeSolver, Endpoint, INGRESS_CONTROLLER, INTERNET, KUBE_DNS, NetworkPolicy, NetworkPolicyEvaluator, NODE_LOCAL_DNS, OTHER_NAMESPACE_POD, PROMETHEUS, ALERTMANAGER,
 } from './support/network-policy-evaluator';
 import { Manifest, synthesizedMatrix } from './support/manifests';
 import { containerPortOf, isSubset, settingsOf } from './support/solution-objects';
@@ -76,7 +76,27 @@ function neededConnections(solution: string, environment: string, objects: Manif
       // A LoadBalancer's source addresses are anyone's (and SNATed node addresses), so its pods
       // accept 0.0.0.0/0: the internet, and with it every pod of every namespace.
       for (const target of serviceTargets(objects, workloads, service.object.metadata.name, port.port)) {
-        for (const source of [INTERNET, INGRESS_CONTROLLER, OTHER_NAMESPACE_POD]) needed.push(`${source.id} -> ${target}`);
+        for (const source of [INTERNET, INGRESS_CONTROLLER, OTHER_NAMESPACE_POD, PROMETHEUS, ALERTMANAGER]) needed.push(`${source.id} -> ${target}`);
+      }
+    }
+  }
+  // Prometheus scrapes every PodMonitor's port on the pods it selects, and nothing else.
+  for (const monitor of objects.filter((m) => m.object.kind === 'PodMonitor')) {
+    for (const w of workloads.filter((x) => isSubset(monitor.object.spec.selector.matchLabels, x.labels))) {
+      for (const endpoint of monitor.object.spec.podMetricsEndpoints) {
+        const port = (podTemplate(w.object).spec.containers as any[]).flatMap((c) => c.ports ?? []).find((p: any) => p.name === endpoint.port);
+        needed.push(`${PROMETHEUS.id} -> ${w.id}:${port.containerPort}`);
+      }
+    }
+  }
+  // Alertmanager posts to the webhooks its AlertmanagerConfig names inside the namespace.
+  for (const config of objects.filter((m) => m.object.kind === 'AlertmanagerConfig')) {
+    for (const receiver of config.object.spec.receivers ?? []) {
+      for (const webhook of receiver.webhookConfigs ?? []) {
+        const url = new URL(webhook.url);
+        const [service, ns] = url.hostname.split('.');
+        if (ns !== config.object.metadata.namespace) continue;
+        for (const target of serviceTargets(objects, workloads, service, urlPort(url))) needed.push(`${ALERTMANAGER.id} -> ${target}`);
       }
     }
   }
@@ -88,7 +108,7 @@ function allowedConnections(objects: Manifest[], workloads: Endpoint[], namespac
   const evaluator = new NetworkPolicyEvaluator(objects.filter((m) => m.object.kind === 'NetworkPolicy').map((m) => m.object as NetworkPolicy));
   // The solver runs in the environment's namespace, so its own traffic is checked both ways.
   const solver = acmeSolver(namespace);
-  const sources = [...workloads, INGRESS_CONTROLLER, INTERNET, OTHER_NAMESPACE_POD, solver];
+  const sources = [...workloads, INGRESS_CONTROLLER, INTERNET, OTHER_NAMESPACE_POD, PROMETHEUS, ALERTMANAGER, solver];
   const destinations = [...workloads, ...DNS_SERVERS, solver];
   const allowed: string[] = [];
   for (const from of sources) {

@@ -60,6 +60,13 @@ export const KUBE_DNS: Endpoint = {
 export const NODE_LOCAL_DNS: Endpoint = {
   id: 'external/node-local-dns', namespace: '', labels: {}, ports: [53], udpPorts: [53], ip: '169.254.20.10', outsideCluster: true,
 };
+/** The cluster's Prometheus and Alertmanager (kube-prometheus-stack in `monitoring`). */
+export const PROMETHEUS: Endpoint = {
+  id: 'external/prometheus', namespace: 'monitoring', labels: { 'app.kubernetes.io/name': 'prometheus' }, ports: [], ip: '10.244.203.40',
+};
+export const ALERTMANAGER: Endpoint = {
+  id: 'external/alertmanager', namespace: 'monitoring', labels: { 'app.kubernetes.io/name': 'alertmanager' }, ports: [], ip: '10.244.203.41',
+};
 export const OTHER_NAMESPACE_POD: Endpoint = { id: 'external/other-namespace', namespace: 'default', labels: { app: 'anything' }, ports: [], ip: '10.244.201.20' };
 /** A pod cert-manager starts in `namespace` to answer an ACME HTTP-01 challenge. */
 export function acmeSolver(namespace: string): Endpoint {
