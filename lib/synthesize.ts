@@ -1,7 +1,9 @@
 import { cpSync, existsSync, readdirSync, renameSync, rmSync, statSync } from 'fs';
 import { join, relative, sep } from 'path';
 import { AppTierSettings } from './config/app-tier-settings';
+import { platform, PlatformSettings, platformNamespaces, platformProblems } from './config/platform';
 import { environmentsOf, ingressHostsOf, namespaceOf, ResolvedEnvironment, resolveEnvironment } from './config/solution-definition';
+import { buildPlatform, PLATFORM_FOLDER } from './logging';
 import { PolicyViolationError } from './policy/policy-violation-error';
 import { SOLUTIONS } from './solutions';
 import { buildEnvironment, Solution } from './solutions/solution';
@@ -41,6 +43,8 @@ export class SynthFailure extends Error {
 export interface SynthesizeOptions {
   /** The solutions to write. @default SOLUTIONS, every solution of this repository */
   readonly solutions?: readonly Solution<AppTierSettings>[];
+  /** The cluster-level platform (log shipping), written to `<outdir>/platform/`. @default platform (lib/config/platform.ts); null: none */
+  readonly platform?: PlatformSettings | null;
 }
 
 /**
@@ -55,6 +59,8 @@ export function synthesize(outdir: string, options: SynthesizeOptions = {}): Syn
   const problems: string[] = [];
   const resolved = resolveMatrix(solutions, problems);
   problems.push(...matrixConflicts(resolved.map((r) => r.environment)));
+  const platformSettings = options.platform === null ? undefined : (options.platform ?? platform);
+  if (platformSettings) problems.push(...platformConflicts(platformSettings, solutions, resolved));
 
   const staging = `${outdir}.staging`;
   rmSync(staging, { recursive: true, force: true });
@@ -68,6 +74,16 @@ export function synthesize(outdir: string, options: SynthesizeOptions = {}): Syn
         } catch (error) {
           if (error instanceof ConfigError) problems.push(...error.problems);
           else if (error instanceof PolicyViolationError) problems.push(...error.errors.map((e) => `${environment.solution}/${environment.environment}: ${e}`));
+          else throw error;
+        }
+      }
+      if (platformSettings) {
+        try {
+          const result = buildPlatform(staging, platformSettings).synth();
+          written.push({ path: relative(staging, result.outdir).split(sep).join('/'), files: result.files, objects: result.objects });
+        } catch (error) {
+          if (error instanceof ConfigError) problems.push(...error.problems);
+          else if (error instanceof PolicyViolationError) problems.push(...error.errors.map((e) => `${PLATFORM_FOLDER}: ${e}`));
           else throw error;
         }
       }
@@ -135,6 +151,22 @@ function resolveMatrix(solutions: readonly Solution<AppTierSettings>[], problems
     }
   }
   return entries;
+}
+
+/** The platform's own problems, and names or namespaces an environment would share with it. */
+function platformConflicts(settings: PlatformSettings, solutions: readonly Solution<AppTierSettings>[], resolved: readonly MatrixEntry[]): string[] {
+  const problems = [...platformProblems(settings)];
+  if (solutions.some((s) => s.definition.name === PLATFORM_FOLDER)) {
+    problems.push(`${PLATFORM_FOLDER}: solution name must not be "${PLATFORM_FOLDER}", which dist/${PLATFORM_FOLDER}/ holds`);
+  }
+  const taken = new Set(platformNamespaces(settings));
+  for (const { environment } of resolved) {
+    const ns = namespaceOf(environment);
+    if (taken.has(ns)) {
+      problems.push(`${environment.solution}/${environment.environment}: namespace must be unique across environments and the platform but ${JSON.stringify(ns)} was provided, which the platform uses`);
+    }
+  }
+  return problems;
 }
 
 /** Namespaces and Ingress hosts that two environments (of one solution or two) would share. */

@@ -6,22 +6,23 @@ import { existsSync, rmSync } from 'fs';
 import { join } from 'path';
 import { namespaceOf } from '../lib/config/solution-definition';
 import { MATRIX, resolvedOf } from './support/solution-objects';
+import { PLATFORM_FOLDER } from '../lib/logging';
 import { KubernetesSchema } from './support/kubernetes-schema';
 import { objectId, readTree, synthesizedMatrix, synthesizeToTemp } from './support/manifests';
 
-const { dir, manifests } = synthesizedMatrix();
+const { dir, manifests, environmentManifests } = synthesizedMatrix();
 const STANDARD_LABELS = ['name', 'instance', 'version', 'component', 'part-of', 'managed-by'].map((l) => `app.kubernetes.io/${l}`);
 
 describe('dist/ layout', () => {
-  test('has a folder per solution and environment of the configuration, and nothing else', () => {
+  test('has a folder per solution and environment of the configuration, the platform\'s, and nothing else', () => {
     const folders = [...new Set([...readTree(dir).keys()].map((f) => f.split('/').slice(0, 2).join('/')))];
-    expect(folders.sort()).toEqual(MATRIX.map(([s, e]) => `${s}/${e}`).sort());
+    expect(folders.sort()).toEqual([...MATRIX.map(([s, e]) => `${s}/${e}`), `${PLATFORM_FOLDER}/logging`].sort());
     expect(MATRIX.length).toBeGreaterThan(0);
   });
 
   test('applies in one pass: the Namespace is the first object of the first file', () => {
     for (const folder of MATRIX.map(([s, e]) => `${s}/${e}`)) {
-      const inFolder = manifests.filter((m) => m.file.startsWith(`${folder}/`));
+      const inFolder = environmentManifests.filter((m) => m.file.startsWith(`${folder}/`));
       const files = [...new Set(inFolder.map((m) => m.file))];
       expect(files).toEqual([...files].sort());
       expect(inFolder[0].object.kind).toBe('Namespace');
@@ -30,7 +31,7 @@ describe('dist/ layout', () => {
   });
 
   test('every namespaced object is in its environment\'s namespace', () => {
-    for (const m of manifests) {
+    for (const m of environmentManifests) {
       if (m.object.kind === 'Namespace') continue;
       expect(`${objectId(m)} -> ${m.object.metadata.namespace}`).toBe(`${objectId(m)} -> ${namespaceOf(resolvedOf(m.solution, m.environment))}`);
     }

@@ -11,7 +11,7 @@ import { Manifest, synthesizedMatrix } from './support/manifests';
 import { containerPortOf, isSubset, settingsOf } from './support/solution-objects';
 import { expectedStoreConnections } from './support/store-connections';
 
-const { manifests } = synthesizedMatrix();
+const { environmentManifests: manifests } = synthesizedMatrix();
 const WORKLOAD_KINDS = ['Deployment', 'StatefulSet', 'Job', 'CronJob'];
 /** DNS servers every pod must reach, over UDP and TCP. */
 const DNS_SERVERS = [KUBE_DNS, NODE_LOCAL_DNS];

@@ -13,6 +13,7 @@ import { logisticsSolution } from '../lib/solutions/logistics';
 import { realEstateSolution } from '../lib/solutions/real-estate';
 import { buildEnvironment, Solution } from '../lib/solutions/solution';
 import { SynthFailure, synthesize } from '../lib/synthesize';
+import { PLATFORM_FOLDER } from '../lib/logging';
 import { readTree } from './support/manifests';
 
 describe('synth refuses an insecure change', () => {
@@ -42,7 +43,8 @@ describe('synth refuses an insecure change', () => {
         expect(Policies.check(app).map(String)).toEqual([]);
       }
     }
-    const exemptions = [...readTree(join(__dirname, '..', 'dist')).values()].filter((yaml) => /policy\.ai-platform\.io\/exempt-/.test(yaml));
+    // The platform's log shipper has its two documented exemptions (test/logging.test.ts); the solutions none.
+    const exemptions = [...readTree(join(__dirname, '..', 'dist'))].filter(([file, yaml]) => !file.startsWith(`${PLATFORM_FOLDER}/`) && /policy\.ai-platform\.io\/exempt-/.test(yaml));
     expect(exemptions).toEqual([]);
   });
 });
@@ -89,7 +91,7 @@ describe('output is never lost silently', () => {
   test('two solutions with the same name stop synth and the output stays as it was', () => {
     const { outdir, marker } = existingOutput();
     const renamed = variant(realEstateSolution, (d) => ({ ...d, name: 'logistics' }));
-    const failure = failureOf(() => synthesize(outdir, { solutions: [logisticsSolution as unknown as Solution<AppTierSettings>, renamed] }));
+    const failure = failureOf(() => synthesize(outdir, { solutions: [logisticsSolution as unknown as Solution<AppTierSettings>, renamed], platform: null }));
     expect(failure.problems).toContain('logistics: solution name must be unique, but 2 solutions are named "logistics" (each writes dist/logistics/)');
     expect(readFileSync(marker, 'utf8')).toBe('the last good output\n');
   });
@@ -97,7 +99,7 @@ describe('output is never lost silently', () => {
   test('an environment key that is not a DNS label stops synth', () => {
     const { outdir, marker } = existingOutput();
     const bad = variant(logisticsSolution, (d) => ({ ...d, environments: { ...d.environments, Prod_2: d.environments.prod } }));
-    const failure = failureOf(() => synthesize(outdir, { solutions: [bad] }));
+    const failure = failureOf(() => synthesize(outdir, { solutions: [bad], platform: null }));
     expect(failure.problems.join('\n')).toMatch(/^logistics: environment must be a DNS label .* but "Prod_2" was provided$/m);
     expect(readFileSync(marker, 'utf8')).toBe('the last good output\n');
   });
@@ -108,10 +110,20 @@ describe('output is never lost silently', () => {
       ...d,
       environments: { ...d.environments, clash: { ...d.environments.prod, namespace: 'logistics-prod' } },
     }));
-    const problems = failureOf(() => synthesize(outdir, { solutions: [clash] })).problems;
+    const problems = failureOf(() => synthesize(outdir, { solutions: [clash], platform: null })).problems;
     expect(problems).toContain('logistics/clash: namespace must be unique across environments and solutions but "logistics-prod" was provided, which logistics/prod uses already');
     const host = logisticsSolution.definition.environments.prod.ingress?.hosts?.[0] ?? logisticsSolution.definition.defaults.ingress?.hosts[0];
     expect(problems).toContain(`logistics/clash: ingress.hosts must be unique across environments and solutions but ${JSON.stringify(host)} was provided, which logistics/prod uses already`);
+  });
+
+  test('a solution named like the platform folder, or an environment in a platform namespace, stops synth', () => {
+    const { outdir } = existingOutput();
+    const named = variant(logisticsSolution, (d) => ({ ...d, name: PLATFORM_FOLDER }));
+    expect(failureOf(() => synthesize(outdir, { solutions: [named] })).problems)
+      .toContain(`${PLATFORM_FOLDER}: solution name must not be "${PLATFORM_FOLDER}", which dist/${PLATFORM_FOLDER}/ holds`);
+    const inLogging = variant(logisticsSolution, (d) => ({ ...d, environments: { ...d.environments, dev: { ...d.environments.dev, namespace: 'logging' } } }));
+    expect(failureOf(() => synthesize(outdir, { solutions: [inLogging] })).problems)
+      .toContain('logistics/dev: namespace must be unique across environments and the platform but "logging" was provided, which the platform uses');
   });
 
   test('problems of several environments are reported together', () => {
@@ -124,7 +136,7 @@ describe('output is never lost silently', () => {
         test: { ...d.environments.test, api: { ...d.environments.test.api, resources: { requests: { cpu: '2 cores', memory: '1Gi' }, limits: { cpu: '4', memory: '2Gi' } } } },
       },
     }));
-    const problems = failureOf(() => synthesize(outdir, { solutions: [twoBad] })).problems;
+    const problems = failureOf(() => synthesize(outdir, { solutions: [twoBad], platform: null })).problems;
     expect(problems.some((p) => p.startsWith('logistics/dev: api.image.tag must be'))).toBe(true);
     expect(problems.some((p) => p.startsWith('logistics/test: api.resources.requests.cpu must be'))).toBe(true);
   });
@@ -134,7 +146,7 @@ describe('output is never lost silently', () => {
     mkdirSync(join(outdir, 'logistics', 'prdo'), { recursive: true });
     writeFileSync(join(outdir, 'logistics', 'prdo', '0000-namespace.k8s.yaml'), '{}\n');
     writeFileSync(join(outdir, 'logistics', 'prod', 'stray.yaml'), '{}\n');
-    const report = synthesize(outdir, { solutions: [logisticsSolution as unknown as Solution<AppTierSettings>] });
+    const report = synthesize(outdir, { solutions: [logisticsSolution as unknown as Solution<AppTierSettings>], platform: null });
     expect(report.written.map((w) => w.path)).toEqual(environmentsOf(logisticsSolution.definition).map((e) => `logistics/${e}`));
     for (const w of report.written) {
       expect(w.files).toBe(3);

@@ -3,9 +3,8 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'fs';
 import { tmpdir } from 'os';
 import { join, relative } from 'path';
 import { parseAllDocuments } from 'yaml';
-import { environmentsOf } from '../../lib/config/solution-definition';
-import { SOLUTIONS } from '../../lib/solutions';
-import { buildEnvironment } from '../../lib/solutions/solution';
+import { PLATFORM_FOLDER } from '../../lib/logging';
+import { synthesize } from '../../lib/synthesize';
 
 export interface Manifest {
   /** Path below the output folder: `logistics/prod/0002-app.k8s.yaml`. */
@@ -29,14 +28,13 @@ export function readTree(dir: string): Map<string, string> {
   return files;
 }
 
-/** Synthesizes every solution and environment into a fresh temporary folder and returns its path. */
+/**
+ * Synthesizes every solution and environment, and the platform, into a fresh temporary folder as
+ * `npm run synth` does (lib/synthesize.ts) and returns its path.
+ */
 export function synthesizeToTemp(): string {
-  const outdir = mkdtempSync(join(tmpdir(), 'dist-'));
-  for (const solution of SOLUTIONS) {
-    for (const environment of environmentsOf(solution.definition)) {
-      buildEnvironment(solution, environment, outdir).synth();
-    }
-  }
+  const outdir = join(mkdtempSync(join(tmpdir(), 'dist-')), 'dist');
+  synthesize(outdir);
   return outdir;
 }
 
@@ -54,13 +52,22 @@ export function loadManifests(dir: string): Manifest[] {
   return manifests;
 }
 
+export interface SynthesizedMatrix {
+  readonly dir: string;
+  /** Every object written: the environments' and the platform's. */
+  readonly manifests: Manifest[];
+  /** The objects of the solutions' environments only (not dist/platform/). */
+  readonly environmentManifests: Manifest[];
+}
+
 /** Synthesized manifests of the whole matrix, made once per test file. */
-let cached: { dir: string; manifests: Manifest[] } | undefined;
-export function synthesizedMatrix(): { dir: string; manifests: Manifest[] } {
+let cached: SynthesizedMatrix | undefined;
+export function synthesizedMatrix(): SynthesizedMatrix {
   if (!cached) {
     const dir = synthesizeToTemp();
-    cached = { dir, manifests: loadManifests(dir) };
-    process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+    const manifests = loadManifests(dir);
+    cached = { dir, manifests, environmentManifests: manifests.filter((m) => m.solution !== PLATFORM_FOLDER) };
+    process.on('exit', () => rmSync(join(dir, '..'), { recursive: true, force: true }));
   }
   return cached;
 }
