@@ -143,9 +143,9 @@ describe('MilvusStandalone', () => {
     client.milvus.connectTo(milvus.endpoint);
     const objects = Testing.synth(chart) as Json[];
     expect(policyPeers(objects, 'milvus', 'egress')).toEqual({ 'dns': [53, 53], 'milvus-etcd': [2379], 'milvus-minio': [9000] });
-    expect(policyPeers(objects, 'milvus', 'ingress')).toEqual({ other: [19530] });
-    expect(policyPeers(objects, 'milvus-etcd', 'ingress')).toEqual({ milvus: [2379] });
-    expect(policyPeers(objects, 'milvus-minio', 'ingress')).toEqual({ milvus: [9000] });
+    expect(policyPeers(objects, 'milvus', 'ingress')).toEqual({ prometheus: [9091], other: [19530] });
+    expect(policyPeers(objects, 'milvus-etcd', 'ingress')).toEqual({ prometheus: [2381], milvus: [2379] });
+    expect(policyPeers(objects, 'milvus-minio', 'ingress')).toEqual({ prometheus: [9000], milvus: [9000] });
   });
 });
 
@@ -407,20 +407,20 @@ describe('MilvusCluster', () => {
     }
     expect(etcdIn['milvus-etcd']).toEqual([2380]);
     expect(policyPeers(objects, 'milvus-kafka', 'ingress')).toEqual({
-      'milvus-kafka': [9092, 9093], 'milvus-mixcoord': [9092], 'milvus': [9092], 'milvus-querynode': [9092], 'milvus-datanode': [9092],
+      'prometheus': [9308], 'milvus-kafka': [9092, 9093], 'milvus-mixcoord': [9092], 'milvus': [9092], 'milvus-querynode': [9092], 'milvus-datanode': [9092],
     });
     expect(policyPeers(objects, 'milvus-mixcoord', 'ingress')).toEqual({
-      'milvus': coordinatorPorts, 'milvus-querynode': coordinatorPorts, 'milvus-datanode': coordinatorPorts, 'milvus-indexnode': coordinatorPorts,
+      'prometheus': [9091], 'milvus': coordinatorPorts, 'milvus-querynode': coordinatorPorts, 'milvus-datanode': coordinatorPorts, 'milvus-indexnode': coordinatorPorts,
     });
     expect(policyPeers(objects, 'milvus-mixcoord', 'egress')).toMatchObject({
       'milvus': [19529], 'milvus-querynode': [21123], 'milvus-datanode': [21124], 'milvus-indexnode': [21121],
     });
-    expect(policyPeers(objects, 'milvus-querynode', 'ingress')).toEqual({ 'milvus-mixcoord': [21123], 'milvus': [21123], 'milvus-querynode': [21123] });
+    expect(policyPeers(objects, 'milvus-querynode', 'ingress')).toEqual({ 'prometheus': [9091], 'milvus-mixcoord': [21123], 'milvus': [21123], 'milvus-querynode': [21123] });
     // Index nodes need no message queue; nothing but the coordinators calls data and index nodes.
     expect(policyPeers(objects, 'milvus-indexnode', 'egress')['milvus-kafka']).toBeUndefined();
-    expect(policyPeers(objects, 'milvus-datanode', 'ingress')).toEqual({ 'milvus-mixcoord': [21124] });
+    expect(policyPeers(objects, 'milvus-datanode', 'ingress')).toEqual({ 'prometheus': [9091], 'milvus-mixcoord': [21124] });
     // Clients reach the proxies on 19530 once they declare it.
-    expect(policyPeers(objects, 'milvus', 'ingress')).toEqual({ 'milvus-mixcoord': [19529] });
+    expect(policyPeers(objects, 'milvus', 'ingress')).toEqual({ 'prometheus': [9091], 'milvus-mixcoord': [19529] });
   });
 
   test('lets a client reach the proxies on 19530 through the endpoint', () => {
@@ -682,5 +682,45 @@ describe('kafka-ready.sh', () => {
     expect([bad.status, bad.stderr]).toEqual([64, "kafka-ready.sh: cannot take a node id from pod name 'milvus-kafka': it does not end in -<ordinal>\n"]);
     expect(ready('milvus-kafka-0', [], {}, ['localhost:9092']).status).toBe(64);
     expect(ready('milvus-kafka-0', [], {}, ['localhost:9092', '5s']).stderr).toContain("the timeout must be a whole number of seconds, not '5s'");
+  });
+});
+
+describe('Milvus monitoring: every component scraped, the store\'s alerts', () => {
+  const monitorOf = (objects: Json[], name: string): Json => find(objects, 'PodMonitor', name);
+
+  test('Milvus, etcd and MinIO are scraped on their own metrics endpoints; MinIO serves them without a token', () => {
+    const { objects } = synthCluster();
+    for (const role of ['milvus-mixcoord', 'milvus', 'milvus-querynode', 'milvus-datanode', 'milvus-indexnode']) {
+      expect(monitorOf(objects, role).spec.podMetricsEndpoints).toEqual([{ port: 'metrics', path: '/metrics' }]);
+      expect(container(find(objects, 'Deployment', role)).ports).toContainEqual({ name: 'metrics', containerPort: 9091, protocol: 'TCP' });
+    }
+    expect(monitorOf(objects, 'milvus-etcd').spec.podMetricsEndpoints).toEqual([{ port: 'metrics', path: '/metrics' }]);
+    expect(container(find(objects, 'StatefulSet', 'milvus-etcd')).ports).toContainEqual({ name: 'metrics', containerPort: 2381, protocol: 'TCP' });
+    expect(monitorOf(objects, 'milvus-minio').spec.podMetricsEndpoints).toEqual([{ port: 'api', path: '/minio/v2/metrics/cluster' }]);
+    expect(env(container(find(objects, 'StatefulSet', 'milvus-minio')), 'MINIO_PROMETHEUS_AUTH_TYPE')).toEqual({ name: 'MINIO_PROMETHEUS_AUTH_TYPE', value: 'public' });
+    for (const monitor of objects.filter((o) => o.kind === 'PodMonitor')) expect(monitor.metadata.labels.release).toBe('kube-prometheus-stack');
+  });
+
+  test('every Kafka broker runs kafka_exporter beside it, bootstrapping from its own broker', () => {
+    const { objects } = synthCluster();
+    const sts = find(objects, 'StatefulSet', 'milvus-kafka');
+    const exporter = sts.spec.template.spec.containers.find((c: Json) => c.name === 'kafka-exporter');
+    expect(exporter.image).toBe('danielqsj/kafka-exporter:v1.8.0');
+    expect(exporter.args).toEqual(['--kafka.server=127.0.0.1:9092', '--web.listen-address=:9308']);
+    expect(exporter.ports).toEqual([{ name: 'metrics', containerPort: 9308, protocol: 'TCP' }]);
+    expect(exporter.livenessProbe.httpGet).toEqual({ path: '/', port: 'metrics' });
+    expect(exporter.resources.limits.memory).toBe('256Mi');
+    expect(monitorOf(objects, 'milvus-kafka').spec.podMetricsEndpoints).toEqual([{ port: 'metrics', path: '/metrics' }]);
+  });
+
+  test('alerts: Milvus unavailable, etcd without leader, MinIO nodes offline, Kafka brokers missing (cluster only)', () => {
+    const rules = (objects: Json[]) => find(objects, 'PrometheusRule', 'milvus-rules').spec.groups[0].rules;
+    const cluster = rules(synthCluster().objects);
+    expect(cluster.map((r: Json) => `${r.alert} ${r.labels.severity}`)).toEqual(['MilvusUnavailable P1', 'EtcdNoLeader P1', 'MinioNodesOffline P2', 'KafkaBrokersMissing P2']);
+    expect(cluster[1].expr).toContain('etcd_server_has_leader{job="milvus-etcd"} == 0');
+    expect(cluster[3].expr).toContain('min by (namespace, job) (kafka_brokers{job="milvus-kafka"}) < 3');
+    expect(rules(synthStandalone().objects).map((r: Json) => r.alert)).toEqual(['MilvusUnavailable', 'EtcdNoLeader', 'MinioNodesOffline']);
+    expect(rules(synthStandalone({ objectStorage: { external: S3 } }).objects).map((r: Json) => r.alert)).toEqual(['MilvusUnavailable', 'EtcdNoLeader']);
+    expect(rules(synthCluster({ messageQueue: { kafka: { replicas: 1 } } }).objects)[3]).toMatchObject({ alert: 'KafkaBrokersMissing', labels: { severity: 'P1' } });
   });
 });

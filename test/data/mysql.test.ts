@@ -64,6 +64,9 @@ describe('MySql: objects and Services', () => {
       'NetworkPolicy/mysql-primary',
       'NetworkPolicy/mysql-replica',
       'PodDisruptionBudget/mysql-replica',
+      'PodMonitor/mysql-primary',
+      'PodMonitor/mysql-replica',
+      'PrometheusRule/mysql-rules',
       'Service/mysql-primary',
       'Service/mysql-primary-headless',
       'Service/mysql-read',
@@ -285,7 +288,7 @@ describe('MySql: probes, resources and pod security', () => {
         runAsNonRoot: true, runAsUser: 999, runAsGroup: 999, fsGroup: 999, fsGroupChangePolicy: 'OnRootMismatch', seccompProfile: { type: 'RuntimeDefault' },
       });
       expect(pod.automountServiceAccountToken).toBe(false);
-      expect(pod.containers).toHaveLength(1);
+      expect(pod.containers.map((c: Obj) => c.name)).toEqual(['mysql', 'mysqld-exporter']);
       expect(pod.initContainers).toBeUndefined();
       const c = mysqlContainer(sts);
       expect(c.securityContext).toEqual({ allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] }, readOnlyRootFilesystem: true, runAsNonRoot: true });
@@ -342,6 +345,68 @@ describe('MySql: network policy from the workload graph', () => {
     const e = new NetworkPolicyEvaluator(nsPolicies);
     expect(e.allows(client, endpoint('replica', labelsOf('mysql-replica')), 3306)).toBe(true);
     expect(e.allows(client, endpoint('primary', labelsOf('mysql-primary')), 3306)).toBe(false);
+  });
+});
+
+describe('MySql: monitoring', () => {
+  const objects = synth(base);
+  const statefulSets = ['mysql-primary', 'mysql-replica'].map((name) => find(objects, 'StatefulSet', name));
+  const exporterOf = (sts: Obj): Obj => sts.spec.template.spec.containers.find((c: Obj) => c.name === 'mysqld-exporter');
+
+  test('every pod runs mysqld_exporter 0.15 with root\'s password from the Secret, never DATA_SOURCE_NAME', () => {
+    for (const sts of statefulSets) {
+      const exporter = exporterOf(sts);
+      expect(exporter.image).toBe('prom/mysqld-exporter:v0.15.1');
+      expect(exporter.args).toEqual(['--mysqld.address=127.0.0.1:3306', '--mysqld.username=root', '--web.listen-address=:9104']);
+      expect(exporter.env).toEqual([{ name: 'MYSQLD_EXPORTER_PASSWORD', valueFrom: { secretKeyRef: { name: 'mysql-credentials', key: 'root-password' } } }]);
+      expect(JSON.stringify(exporter)).not.toContain('DATA_SOURCE_NAME');
+      expect(exporter.ports).toEqual([{ name: 'metrics', containerPort: 9104, protocol: 'TCP' }]);
+      expect(exporter.livenessProbe.httpGet).toEqual({ path: '/', port: 'metrics' });
+      expect(exporter.readinessProbe.httpGet).toEqual({ path: '/', port: 'metrics' });
+      expect(exporter.resources.limits).toEqual({ cpu: '200m', memory: '128Mi' });
+      expect(exporter.securityContext).toEqual({ allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] }, readOnlyRootFilesystem: true, runAsNonRoot: true });
+    }
+  });
+
+  test('a PodMonitor per StatefulSet scrapes the exporter\'s port, and only Prometheus may reach it', () => {
+    for (const sts of statefulSets) {
+      const name = sts.metadata.name;
+      const monitor = find(objects, 'PodMonitor', name);
+      expect(monitor.metadata.labels.release).toBe('kube-prometheus-stack');
+      expect(monitor.spec.selector.matchLabels).toEqual(sts.spec.selector.matchLabels);
+      expect(monitor.spec.podMetricsEndpoints).toEqual([{ port: 'metrics', path: '/metrics' }]);
+      const ingress = find(objects, 'NetworkPolicy', name).spec.ingress;
+      const fromPrometheus = ingress.filter((r: Obj) => r.from[0].podSelector?.matchLabels?.['app.kubernetes.io/name'] === 'prometheus');
+      expect(fromPrometheus).toEqual([{
+        from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } }, podSelector: { matchLabels: { 'app.kubernetes.io/name': 'prometheus' } } }],
+        ports: [{ protocol: 'TCP', port: 9104 }],
+      }]);
+    }
+  });
+
+  test('the store\'s alerts watch the primary, the replicas\' threads and their lag, with a configurable threshold', () => {
+    const rule = find(objects, 'PrometheusRule', 'mysql-rules');
+    expect(rule.metadata.labels.release).toBe('kube-prometheus-stack');
+    const alerts = rule.spec.groups.flatMap((g: Obj) => g.rules);
+    expect(alerts.map((a: Obj) => `${a.alert} ${a.labels.severity}`)).toEqual([
+      'MysqlPrimaryDown P0', 'MysqlReplicaDown P1', 'MysqlReplicationStopped P1', 'MysqlReplicationLagging P2',
+    ]);
+    expect(alerts[0].expr).toContain('mysql_up{job="mysql-primary"} == 0');
+    expect(alerts[2].expr).toContain('mysql_slave_status_slave_io_running{job="mysql-replica"} == 0');
+    expect(alerts[3].expr).toBe('mysql_slave_status_seconds_behind_master{job="mysql-replica"} > 300');
+    const tuned = find(synth({ ...base, alerts: { replicationLagSeconds: 30 } }), 'PrometheusRule', 'mysql-rules');
+    expect(tuned.spec.groups[0].rules[3].expr).toBe('mysql_slave_status_seconds_behind_master{job="mysql-replica"} > 30');
+    expect(() => synth({ ...base, alerts: { replicationLagSeconds: 0 } })).toThrow(/alerts\.replicationLagSeconds must be .* but 0 was provided/);
+  });
+
+  test('in a chart with a namespace, every selector of the alerts names it', () => {
+    const app = Testing.app();
+    const chart = new Chart(app, 'data', { namespace: 'logistics-prod' });
+    new MySql(chart, 'mysql', base);
+    const rule = find(Testing.synth(chart), 'PrometheusRule', 'mysql-rules');
+    for (const alert of rule.spec.groups[0].rules) {
+      for (const selector of String(alert.expr).match(/\b(mysql_\w+)\{[^}]*\}/g) ?? []) expect(selector).toContain('namespace="logistics-prod"');
+    }
   });
 });
 

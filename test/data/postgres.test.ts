@@ -53,6 +53,8 @@ describe('Postgres without standby', () => {
       'ConfigMap/postgres-config',
       'ConfigMap/postgres-scripts',
       'NetworkPolicy/postgres',
+      'PodMonitor/postgres',
+      'PrometheusRule/postgres-rules',
       'Service/postgres',
       'Service/postgres-headless',
       'ServiceAccount/postgres',
@@ -210,9 +212,9 @@ describe('Postgres without standby', () => {
     expect(config.data['tuning.conf']).toContain('random_page_cost = 4');
   });
 
-  test('the primary NetworkPolicy admits nobody until a client connects', () => {
+  test('the primary NetworkPolicy admits nobody but Prometheus (on the exporter port) until a client connects', () => {
     const policy = find(objects, 'NetworkPolicy', 'postgres');
-    expect(policy.spec.ingress).toEqual([]);
+    expect(policy.spec.ingress).toEqual([{ from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } }, podSelector: { matchLabels: { 'app.kubernetes.io/name': 'prometheus' } } }], ports: [{ protocol: 'TCP', port: 9187 }] }]);
   });
 });
 
@@ -285,10 +287,12 @@ describe('Postgres with a streaming standby', () => {
       ports: [{ protocol: 'TCP', port: 5432 }],
     });
     const primaryPolicy = find(objects, 'NetworkPolicy', 'postgres');
-    expect(primaryPolicy.spec.ingress).toEqual([{
+    expect(primaryPolicy.spec.ingress).toContainEqual({
       from: [{ podSelector: { matchLabels: { 'app.kubernetes.io/name': 'postgres-standby', 'app.kubernetes.io/instance': 'app' } } }],
       ports: [{ protocol: 'TCP', port: 5432 }],
-    }]);
+    });
+    expect(primaryPolicy.spec.ingress).toContainEqual({ from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } }, podSelector: { matchLabels: { 'app.kubernetes.io/name': 'prometheus' } } }], ports: [{ protocol: 'TCP', port: 9187 }] });
+    expect(primaryPolicy.spec.ingress).toHaveLength(2);
   });
 
   test('the standby keeps its volume too, prefers another node and zone than the primary', () => {

@@ -33,6 +33,12 @@ class Client extends Workload {
   }
 }
 
+/** The NetworkPolicy peer of the monitoring namespace's Prometheus. */
+const PROMETHEUS = {
+  namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } },
+  podSelector: { matchLabels: { 'app.kubernetes.io/name': 'prometheus' } },
+};
+
 function find(objects: Obj[], kind: string, name: string): Obj {
   const found = objects.find((o) => o.kind === kind && o.metadata.name === name);
   if (!found) throw new Error(`no ${kind} ${name} in ${objects.map((o) => `${o.kind}/${o.metadata.name}`).join(', ')}`);
@@ -251,6 +257,7 @@ describe('RedisCluster', () => {
     const selectorOf = (name: string) => ({ podSelector: { matchLabels: { 'app.kubernetes.io/name': name, 'app.kubernetes.io/instance': 'app' } } });
     const tcp = (...ports: number[]) => ports.map((port) => ({ protocol: 'TCP', port }));
     expect(members.ingress).toEqual([
+      { from: [PROMETHEUS], ports: tcp(9121) },
       { from: [selectorOf('redis')], ports: tcp(6379, 16379) },
       { from: [selectorOf('redis-cluster-bootstrap')], ports: tcp(6379) },
       { from: [selectorOf('api')], ports: tcp(6379) },
@@ -343,7 +350,7 @@ describe('Redis (single or primary/replica)', () => {
     expect(replicas.spec.volumeClaimTemplates[0].spec.resources.requests.storage).toBe('20Gi');
     // Replicas reach the primary on 6379; nothing else is opened between them.
     const primaryPolicy = find(objects, 'NetworkPolicy', 'redis').spec;
-    expect(primaryPolicy.ingress).toEqual([{
+    expect(primaryPolicy.ingress).toEqual([{ from: [PROMETHEUS], ports: [{ protocol: 'TCP', port: 9121 }] }, {
       from: [{ podSelector: { matchLabels: replicas.spec.selector.matchLabels } }],
       ports: [{ protocol: 'TCP', port: 6379 }],
     }]);
@@ -381,5 +388,56 @@ describe('Redis (single or primary/replica)', () => {
   ])('rejects %s', (_, props, error) => {
     const { chart } = environmentChart('real-estate', 'prod');
     expect(() => new Redis(chart, 'redis', { ...redisProps, ...props })).toThrow(error);
+  });
+});
+
+describe('Redis monitoring: an exporter beside every server, the store\'s alerts', () => {
+  const exporterOf = (sts: Obj): Obj => sts.spec.template.spec.containers.find((c: Obj) => c.name === 'redis-exporter');
+
+  test('every member and server runs redis_exporter on its own server, with the password from the Secret only', () => {
+    const cases: [Obj[], string[], Obj][] = [
+      [synthCluster().objects, ['redis'], secret],
+      [synthRedis({ replicas: 1 }).objects, ['redis', 'redis-replica'], redisProps.passwordSecret],
+    ];
+    for (const [objects, names, passwordSecret] of cases) {
+      for (const name of names) {
+        const sts = find(objects, 'StatefulSet', name);
+        const exporter = exporterOf(sts);
+        expect(exporter.image).toBe('oliver006/redis_exporter:v1.62.0');
+        expect(exporter.env).toEqual([
+          { name: 'REDIS_ADDR', value: 'redis://127.0.0.1:6379' },
+          { name: 'REDIS_PASSWORD', valueFrom: { secretKeyRef: passwordSecret } },
+          { name: 'REDIS_EXPORTER_WEB_LISTEN_ADDRESS', value: ':9121' },
+        ]);
+        // Each member's exporter scrapes its own member: no --is-cluster.
+        expect(exporter.args).toBeUndefined();
+        expect(exporter.ports).toEqual([{ name: 'metrics', containerPort: 9121, protocol: 'TCP' }]);
+        expect(exporter.livenessProbe.httpGet.port).toBe('metrics');
+        expect(exporter.readinessProbe.httpGet.port).toBe('metrics');
+        expect(exporter.resources.requests).toBeDefined();
+        const monitor = find(objects, 'PodMonitor', name);
+        expect(monitor.spec.selector.matchLabels).toEqual(sts.spec.selector.matchLabels);
+        expect(monitor.spec.podMetricsEndpoints).toEqual([{ port: 'metrics', path: '/metrics' }]);
+        expect(monitor.metadata.labels.release).toBe('kube-prometheus-stack');
+      }
+    }
+  });
+
+  test('cluster: member down, cluster not ok, and with replicas a master without its replica', () => {
+    const rules = (objects: Obj[]) => find(objects, 'PrometheusRule', 'redis-rules').spec.groups[0].rules;
+    const withReplicas = rules(synthCluster().objects);
+    expect(withReplicas.map((r: Obj) => `${r.alert} ${r.labels.severity}`)).toEqual(['RedisDown P1', 'RedisClusterNotOk P1', 'RedisMasterWithoutReplica P2']);
+    expect(withReplicas[1].expr).toBe('redis_cluster_state{job="redis"} == 0\nor redis_cluster_slots_ok{job="redis"} < 16384');
+    expect(withReplicas[2].expr).toBe('redis_connected_slaves{job="redis"} < 1\nand on (namespace, job, instance) redis_instance_info{job="redis", role="master"}');
+    expect(rules(synthCluster({ replicasPerMaster: 0 }).objects).map((r: Obj) => r.alert)).toEqual(['RedisDown', 'RedisClusterNotOk']);
+  });
+
+  test('single or primary/replica: primary down, and with replicas a replica down or missing', () => {
+    const rules = (objects: Obj[]) => find(objects, 'PrometheusRule', 'redis-rules').spec.groups[0].rules;
+    expect(rules(synthRedis().objects).map((r: Obj) => r.alert)).toEqual(['RedisPrimaryDown']);
+    const replicated = rules(synthRedis({ replicas: 2 }).objects);
+    expect(replicated.map((r: Obj) => `${r.alert} ${r.labels.severity}`)).toEqual(['RedisPrimaryDown P1', 'RedisReplicaDown P2', 'RedisReplicaMissing P2']);
+    expect(replicated[0].expr).toBe('redis_up{job="redis"} == 0\nor absent_over_time(redis_up{job="redis"}[2m])');
+    expect(replicated[2].expr).toBe('redis_connected_slaves{job="redis"} < 2');
   });
 });

@@ -1,6 +1,7 @@
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { ResourceRequirements, secureContainer } from '../../container';
+import { METRICS_PORT_NAME } from '../../observability/exporters/exporter';
 import { httpProbe } from '../../probes';
 import { ServiceEndpoint } from '../../workload';
 import { StatefulWorkload } from '../stateful-workload';
@@ -73,14 +74,14 @@ export class MilvusEtcd extends StatefulWorkload {
       ports: [
         { name: 'client', containerPort: ETCD_PORTS.client },
         { name: 'peer', containerPort: ETCD_PORTS.peer },
-        { name: 'metrics', containerPort: ETCD_PORTS.metrics },
+        { name: METRICS_PORT_NAME, containerPort: ETCD_PORTS.metrics },
       ],
       // etcd >= 3.5.11 probes (as kubeadm uses them): /livez asks only the member itself, since
       // restarting a member never brings back a lost leader; /readyz needs the quorum, so a member
       // cut off from the majority stops receiving clients but is not restarted.
-      startupProbe: httpProbe('/livez', 'metrics', { initialDelaySeconds: 0, periodSeconds: 10, failureThreshold: 30 }),
-      livenessProbe: httpProbe('/livez', 'metrics', { initialDelaySeconds: 0, periodSeconds: 10, failureThreshold: 6 }),
-      readinessProbe: httpProbe('/readyz', 'metrics', { initialDelaySeconds: 0, periodSeconds: 10, failureThreshold: 3 }),
+      startupProbe: httpProbe('/livez', METRICS_PORT_NAME, { initialDelaySeconds: 0, periodSeconds: 10, failureThreshold: 30 }),
+      livenessProbe: httpProbe('/livez', METRICS_PORT_NAME, { initialDelaySeconds: 0, periodSeconds: 10, failureThreshold: 6 }),
+      readinessProbe: httpProbe('/readyz', METRICS_PORT_NAME, { initialDelaySeconds: 0, periodSeconds: 10, failureThreshold: 3 }),
       volumeMounts: [{ name: 'data', mountPath: DATA_DIR }],
     });
 
@@ -93,7 +94,7 @@ export class MilvusEtcd extends StatefulWorkload {
     });
     this.addClientService(this.name, [
       { name: 'client', port: ETCD_PORTS.client },
-      { name: 'metrics', port: ETCD_PORTS.metrics },
+      { name: METRICS_PORT_NAME, port: ETCD_PORTS.metrics },
     ]);
 
     this.statefulSet = this.addStatefulSet({
@@ -106,6 +107,8 @@ export class MilvusEtcd extends StatefulWorkload {
     });
 
     this.endpoint = { host: this.name, port: ETCD_PORTS.client, targetPort: ETCD_PORTS.client, workload: this };
+    // etcd serves its own metrics (etcd_server_has_leader, ...) on the metrics listener.
+    this.addMetricsEndpoint({ portName: METRICS_PORT_NAME, port: ETCD_PORTS.metrics });
     if (props.replicas > 1) {
       this.allowPeers(ETCD_PORTS.peer);
       this.addDisruptionBudget(1);

@@ -3,6 +3,8 @@ import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { ResourceRequirements, secureContainer } from '../../container';
 import { readAsset } from '../../assets';
+import { scrapeSidecar } from '../../observability/exporters/exporter';
+import { kafkaExporter } from '../../observability/exporters/kafka';
 import { execProbe } from '../../probes';
 import { ServiceEndpoint } from '../../workload';
 import { StatefulWorkload } from '../stateful-workload';
@@ -153,6 +155,7 @@ export class MilvusKafka extends StatefulWorkload {
     });
     this.addClientService(this.name, [{ name: 'broker', port: KAFKA_PORTS.broker }]);
 
+    const exporter = kafkaExporter({ brokerPort: KAFKA_PORTS.broker });
     const emptyDir = (name: string, size: string): k8s.Volume => ({ name, emptyDir: { sizeLimit: k8s.Quantity.fromString(size) } });
     this.statefulSet = this.addStatefulSet({
       serviceName: this.headlessServiceName,
@@ -161,7 +164,7 @@ export class MilvusKafka extends StatefulWorkload {
       storage: props.storage,
       podAnnotations: { 'checksum/scripts': createHash('sha256').update(JSON.stringify(scripts.toJson().data)).digest('hex') },
       podSpec: this.podSpec({
-        containers: [container],
+        containers: [container, exporter.container],
         volumes: [
           { name: 'scripts', configMap: { name: scripts.name } },
           emptyDir('config', '16Mi'),
@@ -179,5 +182,6 @@ export class MilvusKafka extends StatefulWorkload {
     this.allowPeers(KAFKA_PORTS.broker);
     this.allowPeers(KAFKA_PORTS.controller);
     if (props.replicas > 1) this.addDisruptionBudget(1);
+    scrapeSidecar(this, exporter);
   }
 }

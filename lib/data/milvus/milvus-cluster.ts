@@ -1,6 +1,9 @@
 import { Construct } from 'constructs';
 import { ResourceRequirements, validateResources } from '../../container';
 import { StandardLabels } from '../../labels';
+import { AlertRules } from '../../observability/alert-rules';
+import { milvusRuleGroups } from '../../observability/store-rules/milvus';
+import { StoreSeries } from '../../observability/store-rules/store-selector';
 import { locationOf, Validator } from '../../validation';
 import { ServiceEndpoint } from '../../workload';
 import { StorageOptions, validateStorage } from '../storage';
@@ -101,6 +104,8 @@ export class MilvusCluster extends Construct {
   public readonly dataNode: MilvusComponent;
   public readonly indexNode: MilvusComponent;
   public readonly config: MilvusConfig;
+  /** The store's alerts (Milvus unavailable, etcd without leader, MinIO nodes offline, Kafka brokers missing). */
+  public readonly alertRules: AlertRules;
 
   constructor(scope: Construct, id: string, props: MilvusClusterProps) {
     super(scope, id);
@@ -156,6 +161,13 @@ export class MilvusCluster extends Construct {
     this.indexNode = built.indexNode;
     this.connect(objectStorage.connect);
     this.endpoint = this.proxy.clientEndpoint as ServiceEndpoint;
+    this.alertRules = this.proxy.addAlertRules(milvusRuleGroups({
+      series: StoreSeries.of(this),
+      accessJob: this.proxy.name,
+      etcdJob: this.etcd.name,
+      minioJob: this.minio?.name,
+      kafka: { job: this.kafka.name, brokers: kafka.replicas },
+    }), { name: `${common.name}-rules` });
   }
 
   /** The Milvus roles, coordinators first. */

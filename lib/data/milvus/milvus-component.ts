@@ -1,6 +1,7 @@
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { ContainerPortSpec, envFromSecret, ResourceRequirements, SecretKeyRef, secureContainer } from '../../container';
+import { METRICS_PORT_NAME } from '../../observability/exporters/exporter';
 import { httpProbe } from '../../probes';
 import { ServiceEndpoint } from '../../workload';
 import { StatefulWorkload } from '../stateful-workload';
@@ -139,7 +140,7 @@ export class MilvusComponent extends StatefulWorkload {
     this.grpcEndpoints = endpoints;
 
     const healthz = (periodSeconds: number, failureThreshold: number): k8s.Probe => ({
-      ...httpProbe('/healthz', 'metrics', { initialDelaySeconds: 0, periodSeconds, failureThreshold }),
+      ...httpProbe('/healthz', METRICS_PORT_NAME, { initialDelaySeconds: 0, periodSeconds, failureThreshold }),
       timeoutSeconds: 5,
     });
     const container = secureContainer({
@@ -152,7 +153,7 @@ export class MilvusComponent extends StatefulWorkload {
         envFromSecret('MINIO_ACCESS_KEY_ID', props.accessKeySecret),
         envFromSecret('MINIO_SECRET_ACCESS_KEY', props.secretKeySecret),
       ],
-      ports: [...spec.ports, { name: 'metrics', containerPort: MILVUS_PORTS.metrics }],
+      ports: [...spec.ports, { name: METRICS_PORT_NAME, containerPort: MILVUS_PORTS.metrics }],
       // Start-up loads segments and waits for etcd and the coordinators: up to 5 minutes.
       startupProbe: healthz(10, 30),
       livenessProbe: healthz(30, 5),
@@ -180,9 +181,9 @@ export class MilvusComponent extends StatefulWorkload {
     });
     const podAnnotations = { 'checksum/config': props.config.checksum };
 
-    this.service = this.addClientService(this.name, [...spec.servicePorts, 'metrics'].map((name) => ({
+    this.service = this.addClientService(this.name, [...spec.servicePorts, METRICS_PORT_NAME].map((name) => ({
       name,
-      port: name === 'metrics' ? MILVUS_PORTS.metrics : endpoints[name].port,
+      port: name === METRICS_PORT_NAME ? MILVUS_PORTS.metrics : endpoints[name].port,
     })));
 
     if (props.storage) {
@@ -212,6 +213,8 @@ export class MilvusComponent extends StatefulWorkload {
     }
 
     if (props.replicas > 1) this.addDisruptionBudget(1);
+    // Every Milvus process serves its own metrics on 9091 /metrics.
+    this.addMetricsEndpoint({ portName: METRICS_PORT_NAME, port: MILVUS_PORTS.metrics });
   }
 
   /** The client endpoint (`milvus:19530`) of a proxy or standalone. */

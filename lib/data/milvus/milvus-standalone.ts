@@ -1,6 +1,9 @@
 import { Construct } from 'constructs';
 import { ResourceRequirements, validateResources } from '../../container';
 import { StandardLabels } from '../../labels';
+import { AlertRules } from '../../observability/alert-rules';
+import { milvusRuleGroups } from '../../observability/store-rules/milvus';
+import { StoreSeries } from '../../observability/store-rules/store-selector';
 import { Validator } from '../../validation';
 import { ServiceEndpoint } from '../../workload';
 import { StorageOptions, validateStorage } from '../storage';
@@ -38,6 +41,8 @@ export class MilvusStandalone extends Construct {
   /** The MinIO run here; undefined with an external bucket. */
   public readonly minio?: MilvusMinio;
   public readonly config: MilvusConfig;
+  /** The store's alerts (Milvus unavailable, etcd without leader, MinIO nodes offline). */
+  public readonly alertRules: AlertRules;
 
   constructor(scope: Construct, id: string, props: MilvusStandaloneProps) {
     super(scope, id);
@@ -77,5 +82,11 @@ export class MilvusStandalone extends Construct {
     this.milvus.connectTo(this.etcd.endpoint);
     objectStorage.connect(this.milvus);
     this.endpoint = this.milvus.clientEndpoint as ServiceEndpoint;
+    this.alertRules = this.milvus.addAlertRules(milvusRuleGroups({
+      series: StoreSeries.of(this),
+      accessJob: this.milvus.name,
+      etcdJob: this.etcd.name,
+      minioJob: this.minio?.name,
+    }), { name: `${common.name}-rules` });
   }
 }

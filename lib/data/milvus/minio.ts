@@ -22,6 +22,8 @@ export interface MilvusMinioProps {
 }
 
 const DATA_DIR = '/data';
+/** Cluster-wide metrics (nodes and drives online/offline, capacity) of MinIO's v2 metrics API. */
+export const MINIO_METRICS_PATH = '/minio/v2/metrics/cluster';
 
 /**
  * MinIO for Milvus's segments and indexes. One pod serves a single drive; 4 to 16 pods form one
@@ -57,6 +59,8 @@ export class MilvusMinio extends StatefulWorkload {
         envFromSecret('MINIO_ROOT_USER', props.accessKeySecret),
         envFromSecret('MINIO_ROOT_PASSWORD', props.secretKeySecret),
         { name: 'MINIO_BROWSER', value: 'off' },
+        // Metrics without a bearer token: the NetworkPolicy lets only Prometheus (and Milvus) reach the port.
+        { name: 'MINIO_PROMETHEUS_AUTH_TYPE', value: 'public' },
       ],
       ports: [{ name: 'api', containerPort: MINIO_PORT }],
       startupProbe: httpProbe('/minio/health/live', 'api', { initialDelaySeconds: 0, periodSeconds: 10, failureThreshold: 60 }),
@@ -88,6 +92,8 @@ export class MilvusMinio extends StatefulWorkload {
     });
 
     this.endpoint = { host: this.name, port: MINIO_PORT, targetPort: MINIO_PORT, workload: this };
+    // MinIO has no metrics listener of its own: its cluster metrics are on the S3 API port.
+    this.addMetricsEndpoint({ portName: 'api', port: MINIO_PORT, path: MINIO_METRICS_PATH });
     if (distributed) {
       this.allowPeers(MINIO_PORT);
       this.addDisruptionBudget(1);

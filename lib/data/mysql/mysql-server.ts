@@ -1,6 +1,8 @@
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { envFromSecret, ResourceRequirements, SecretKeyRef, secureContainer } from '../../container';
+import { mysqlExporter } from '../../observability/exporters/mysql';
+import { scrapeSidecar } from '../../observability/exporters/exporter';
 import { execProbe } from '../../probes';
 import { ServiceEndpoint } from '../../workload';
 import { avoidAffinity, StatefulWorkload } from '../stateful-workload';
@@ -96,6 +98,9 @@ export abstract class MySqlServer extends StatefulWorkload {
       ],
     });
 
+    // Root's password from the existing Secret: the set-up creates no monitoring account (yet).
+    const exporter = mysqlExporter({ user: 'root', passwordSecret: settings.rootPasswordSecret, mysqlPort: MYSQL_PORT });
+
     this.statefulSet = this.addStatefulSet({
       serviceName: headlessName,
       replicas: role.replicas,
@@ -104,7 +109,7 @@ export abstract class MySqlServer extends StatefulWorkload {
       podAnnotations: { 'checksum/config': settings.configChecksum },
       podSpec: {
         ...this.podSpec({
-          containers: [container],
+          containers: [container, exporter.container],
           spread: role.replicas > 1,
           terminationGracePeriodSeconds,
           volumes: [
@@ -124,6 +129,7 @@ export abstract class MySqlServer extends StatefulWorkload {
     this.headlessService = this.addHeadlessService(headlessName, ports, { publishNotReadyAddresses: true });
     this.service = this.addClientService(role.serviceName, ports);
     this.endpoint = { host: role.serviceName, port: MYSQL_PORT, targetPort: MYSQL_PORT, workload: this };
+    scrapeSidecar(this, exporter);
   }
 
   /** What server.sh, replication.sh and probe.sh read; passwords only as Secret references. */

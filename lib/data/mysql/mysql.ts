@@ -2,7 +2,10 @@ import { createHash } from 'crypto';
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { readAsset } from '../../assets';
+import { AlertRules } from '../../observability/alert-rules';
 import { ResourceRequirements, SecretKeyRef, validateResources } from '../../container';
+import { DEFAULT_MYSQL_REPLICATION_LAG_SECONDS, MySqlAlertOptions, mysqlRuleGroups } from '../../observability/store-rules/mysql';
+import { StoreSeries } from '../../observability/store-rules/store-selector';
 import { Validator } from '../../validation';
 import { ServiceEndpoint, Workload } from '../../workload';
 import { StorageOptions, validateStorage } from '../storage';
@@ -60,6 +63,11 @@ export interface MySqlProps {
    * @default - see MySqlTuning
    */
   readonly config?: MySqlTuning;
+  /**
+   * Thresholds of the store's alerts (PrometheusRule `<name>-rules`).
+   * @default - see MySqlAlertOptions
+   */
+  readonly alerts?: MySqlAlertOptions;
 }
 
 const DEFAULT_IMAGE = 'mysql:8.0.39';
@@ -102,6 +110,8 @@ export class MySql extends Construct {
   public readonly appUser?: MySqlAppUser;
   /** Where root's password is. */
   public readonly rootPasswordSecret: SecretKeyRef;
+  /** The store's alerts (primary down, replication stopped or lagging), from mysqld_exporter beside each server. */
+  public readonly alertRules: AlertRules;
 
   constructor(scope: Construct, id: string, props: MySqlProps) {
     super(scope, id);
@@ -134,6 +144,7 @@ export class MySql extends Construct {
       }
     }
     const tuning = resolveTuning(v, 'config', props.config, resources.limits.memory);
+    const replicationLagSeconds = v.integer('alerts.replicationLagSeconds', props.alerts?.replicationLagSeconds ?? DEFAULT_MYSQL_REPLICATION_LAG_SECONDS, 1, 86400);
 
     this.database = database;
     this.appUser = props.appUser;
@@ -166,6 +177,12 @@ export class MySql extends Construct {
     this.readReplicas = new MySqlReplicas(this, 'Replicas', settings, { replicas, source: this.writeEndpoint });
     this.readEndpoint = this.readReplicas.endpoint;
     this.workloads = [this.primary, this.readReplicas];
+    this.alertRules = this.primary.addAlertRules(mysqlRuleGroups({
+      series: StoreSeries.of(this),
+      primaryJob: this.primary.name,
+      replicaJob: this.readReplicas.name,
+      replicationLagSeconds,
+    }), { name: `${name}-rules` });
 
     const labels = { ...this.primary.labels.labels };
     new k8s.KubeConfigMap(this, 'Config', { metadata: { name: configMapName, labels }, data: configData });

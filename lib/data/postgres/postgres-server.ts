@@ -1,6 +1,8 @@
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { envFromSecret, ResourceRequirements, SecretKeyRef, secureContainer } from '../../container';
+import { scrapeSidecar } from '../../observability/exporters/exporter';
+import { postgresExporter } from '../../observability/exporters/postgres';
 import { execProbe } from '../../probes';
 import { parseQuantity } from '../../quantity';
 import { ServiceEndpoint } from '../../workload';
@@ -131,6 +133,8 @@ export class PostgresServer extends StatefulWorkload {
       volumeMounts: isStandby ? [mounts.data, mounts.tmp, mounts.scripts] : [mounts.data, mounts.tmp, mounts.shm, mounts.config, mounts.scripts],
     });
 
+    // The application role's password from its Secret (a standby has the primary's roles): no monitoring role exists yet.
+    const exporter = postgresExporter({ user: props.user, passwordSecret: props.passwordSecret, postgresPort: POSTGRES_PORT });
     this.statefulSet = this.addStatefulSet({
       serviceName: headlessName,
       replicas: props.replicas,
@@ -140,7 +144,7 @@ export class PostgresServer extends StatefulWorkload {
       podSpec: {
         ...this.podSpec({
           initContainers: [init],
-          containers: [server],
+          containers: [server, exporter.container],
           spread: props.replicas > 1,
           terminationGracePeriodSeconds,
           volumes: [
@@ -161,6 +165,7 @@ export class PostgresServer extends StatefulWorkload {
     this.headlessService = this.addHeadlessService(headlessName, ports, { publishNotReadyAddresses: true });
     this.service = this.addClientService(props.serviceName, ports);
     this.endpoint = { host: props.serviceName, port: POSTGRES_PORT, targetPort: POSTGRES_PORT, workload: this };
+    scrapeSidecar(this, exporter);
 
     // One pod has nothing to keep available (a budget would only block node drains); several
     // standbys keep all but one serving reads.

@@ -3,6 +3,9 @@ import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { readAsset } from '../../assets';
 import { ResourceRequirements, SecretKeyRef, validateResources } from '../../container';
+import { AlertRules } from '../../observability/alert-rules';
+import { DEFAULT_POSTGRES_REPLICATION_LAG_BYTES, PostgresAlertOptions, postgresRuleGroups } from '../../observability/store-rules/postgres';
+import { StoreSeries } from '../../observability/store-rules/store-selector';
 import { parseQuantity } from '../../quantity';
 import { Validator } from '../../validation';
 import { ServiceEndpoint, Workload } from '../../workload';
@@ -64,6 +67,8 @@ export interface PostgresProps {
    * @default - the primary's `resources`
    */
   readonly standbyResources?: ResourceRequirements;
+  /** Thresholds of the store's alerts (PrometheusRule `<name>-rules`). @default - see PostgresAlertOptions */
+  readonly alerts?: PostgresAlertOptions;
   /**
    * Server tuning, rendered into `tuning.conf`.
    * @default - sized from the memory limit and the volume (see PostgresTuning)
@@ -99,6 +104,8 @@ export class Postgres extends Construct {
   public readonly standby?: PostgresServer;
   /** Every workload, the primary first. */
   public readonly workloads: readonly Workload[];
+  /** The store's alerts. */
+  public readonly alertRules: AlertRules;
   /** The application database. */
   public readonly database: string;
   /** The role the application logs in as. */
@@ -137,6 +144,7 @@ export class Postgres extends Construct {
       && props.replicationPasswordSecret.key === props.passwordSecret.key) {
       v.fail('replicationPasswordSecret', 'a different Secret key than passwordSecret (the replication role must not share the superuser\'s password)', props.replicationPasswordSecret);
     }
+    const replicationLagBytes = v.integer('alerts.replicationLagBytes', props.alerts?.replicationLagBytes ?? DEFAULT_POSTGRES_REPLICATION_LAG_BYTES, 1);
     const tuning = resolveTuning(v, 'config', props.config, resources.limits.memory, props.storage.size, standby);
     if (standby && pgMemoryBytes(tuning.sharedBuffers) > parseQuantity(standbyResources.limits.memory) / 2) {
       v.fail('standbyResources.limits.memory', `at least twice config.sharedBuffers (${tuning.sharedBuffers}): standbys run the same tuning`, standbyResources.limits.memory);
@@ -206,6 +214,12 @@ export class Postgres extends Construct {
       this.readEndpoint = this.standby.endpoint;
     }
     this.workloads = this.standby ? [this.primary, this.standby] : [this.primary];
+    this.alertRules = this.primary.addAlertRules(postgresRuleGroups({
+      series: StoreSeries.of(this),
+      primaryJob: this.primary.name,
+      standby: this.standby ? { job: this.standby.name, replicas: standbyReplicas } : undefined,
+      replicationLagBytes,
+    }), { name: `${name}-rules` });
 
     const labels = { ...this.primary.labels.labels };
     new k8s.KubeConfigMap(this, 'Config', { metadata: { name: configMapName, labels }, data: configData });

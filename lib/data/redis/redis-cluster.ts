@@ -1,5 +1,8 @@
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
+import { AlertRules } from '../../observability/alert-rules';
+import { redisRuleGroups } from '../../observability/store-rules/redis';
+import { StoreSeries } from '../../observability/store-rules/store-selector';
 import { Validator } from '../../validation';
 import { ServiceEndpoint } from '../../workload';
 import { RedisClusterBootstrap } from './redis-cluster-bootstrap';
@@ -49,6 +52,8 @@ export class RedisCluster extends Construct {
   public readonly replicasPerMaster: number;
   /** Pods of the members' StatefulSet: `masters x (1 + replicasPerMaster)`. */
   public readonly memberCount: number;
+  /** The store's alerts (member down, cluster not ok, master without replica), from redis_exporter beside each member. */
+  public readonly alertRules: AlertRules;
 
   constructor(scope: Construct, id: string, props: RedisClusterProps) {
     super(scope, id);
@@ -83,5 +88,9 @@ export class RedisCluster extends Construct {
       configMapName,
     });
     this.endpoint = this.members.endpoint;
+    this.alertRules = this.members.addAlertRules(redisRuleGroups({
+      series: StoreSeries.of(this),
+      topology: { kind: 'cluster', job: this.members.name, replicasPerMaster: this.replicasPerMaster },
+    }), { name: `${settings.name}-rules` });
   }
 }

@@ -1,6 +1,8 @@
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { envFromSecret, secureContainer } from '../../container';
+import { scrapeSidecar } from '../../observability/exporters/exporter';
+import { redisExporter } from '../../observability/exporters/redis';
 import { execProbe } from '../../probes';
 import { ServiceEndpoint } from '../../workload';
 import { StatefulWorkload } from '../stateful-workload';
@@ -99,6 +101,9 @@ export class RedisServers extends StatefulWorkload {
       ],
     });
 
+    // Each member's own exporter scrapes it over the pod's loopback, with the server's password.
+    const exporter = redisExporter({ passwordSecret: settings.passwordSecret, redisPort: REDIS_PORT });
+
     this.statefulSet = this.addStatefulSet({
       serviceName: this.headlessServiceName,
       replicas: props.replicas,
@@ -108,7 +113,7 @@ export class RedisServers extends StatefulWorkload {
       storage: settings.storage,
       podAnnotations: { 'checksum/config': props.configChecksum },
       podSpec: this.podSpec({
-        containers: [container],
+        containers: [container, exporter.container],
         volumes: [
           { name: 'config', configMap: { name: props.configMapName, defaultMode: 0o444 } },
           // The rendered configuration holds the password: memory only, never on a disk.
@@ -125,6 +130,7 @@ export class RedisServers extends StatefulWorkload {
     this.headlessService = this.addHeadlessService(this.headlessServiceName, servicePorts, { publishNotReadyAddresses: true });
     this.service = this.addClientService(props.serviceName, [servicePorts[0]]);
     this.endpoint = { host: props.serviceName, port: REDIS_PORT, targetPort: REDIS_PORT, workload: this };
+    scrapeSidecar(this, exporter);
 
     if (cluster) {
       // Replication and the slot migrations of redis-cli use the client port, gossip the bus port.

@@ -1,5 +1,8 @@
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
+import { AlertRules } from '../../observability/alert-rules';
+import { redisRuleGroups } from '../../observability/store-rules/redis';
+import { StoreSeries } from '../../observability/store-rules/store-selector';
 import { Validator } from '../../validation';
 import { ServiceEndpoint } from '../../workload';
 import { checksumOf, redisConfigFiles, RedisServerOptions, resolveRedisSettings } from './redis-settings';
@@ -28,6 +31,8 @@ export class Redis extends Construct {
   public readonly replicaSet?: RedisServers;
   public readonly configMap: k8s.KubeConfigMap;
   public readonly replicas: number;
+  /** The store's alerts (primary or replica down, replica missing), from redis_exporter beside each server. */
+  public readonly alertRules: AlertRules;
 
   constructor(scope: Construct, id: string, props: RedisProps) {
     super(scope, id);
@@ -66,5 +71,9 @@ export class Redis extends Construct {
       });
       this.readEndpoint = this.replicaSet.endpoint;
     }
+    this.alertRules = this.primary.addAlertRules(redisRuleGroups({
+      series: StoreSeries.of(this),
+      topology: { kind: 'primary-replica', primaryJob: this.primary.name, replicaJob: this.replicaSet?.name, replicas: this.replicas },
+    }), { name: `${settings.name}-rules` });
   }
 }
