@@ -1,6 +1,6 @@
 import { Construct } from 'constructs';
 import { AppConfig } from './app-config';
-import { envFromSecret, SecretKeyRef } from './container';
+import { envFromSecret, SecretKeyRef } from './secret-ref';
 import { DEFAULT_API_LATENCY_P95_SECONDS } from './observability/alert-thresholds';
 import { StatelessService, StatelessServiceProps } from './stateless-service';
 

@@ -1,7 +1,9 @@
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { Autoscaler, AutoscalingOptions } from './autoscaler';
-import { ImageRef, imageName, ResourceRequirements, secureContainer, validateImage, validateResources } from './container';
+import { secureContainer } from './container';
+import { imageName, ImageRef, validateImage } from './images';
+import { ResourceRequirements, validateResources } from './resources';
 import { APP_METRICS_PATH } from './observability/http-metrics';
 import { httpProbe } from './probes';
 import { NetworkPeer, ServiceEndpoint, Workload } from './workload';

@@ -4,7 +4,8 @@
  */
 import { Chart, Testing } from 'cdk8s';
 import { Construct } from 'constructs';
-import { validateImage, validateResources } from '../lib/container';
+import { validateImage } from '../lib/images';
+import { validateResources } from '../lib/resources';
 import { ConfigError, ENVIRONMENT_CONTEXT_KEY, locationOf, ProblemCollector, SOLUTION_CONTEXT_KEY, Validator } from '../lib/validation';
 
 const v = new Validator('logistics/prod', 'api');

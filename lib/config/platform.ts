@@ -1,5 +1,6 @@
 import { distance } from 'fastest-levenshtein';
-import { ResourceRequirements, SecretKeyRef, validateResources } from '../container';
+import { ResourceRequirements, validateResources } from '../resources';
+import { SecretKeyRef } from '../secret-ref';
 import { MonitoringSettings } from '../observability/monitoring-settings';
 import { ConfigError, ProblemCollector, Validator } from '../validation';
 import { DnsSettings } from './app-tier-settings';

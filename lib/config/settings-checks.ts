@@ -1,4 +1,5 @@
-import { validateImage, validateResources } from '../container';
+import { validateImage } from '../images';
+import { validateResources } from '../resources';
 import { ProblemCollector, Validator } from '../validation';
 import { AppTierSettings, ServiceSettings, WebSettings } from './app-tier-settings';
 import { checkAlertRouting } from '../observability/alerting/alert-routing-checks';

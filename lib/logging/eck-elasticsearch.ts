@@ -4,7 +4,7 @@ import { Construct } from 'constructs';
 import { Elasticsearch, ElasticsearchSpecNodeSetsVolumeClaimTemplatesSpecResourcesRequests } from '../../imports/elasticsearch-elasticsearch.k8s.elastic.co';
 import { Kibana } from '../../imports/kibana-kibana.k8s.elastic.co';
 import { ResolvedEck } from '../config/platform';
-import { ResourceRequirements } from '../container';
+import { ResourceRequirements } from '../resources';
 import { StandardLabels } from '../labels';
 import { DEFAULT_DNS_PEERS, DNS_PEERS_CONTEXT_KEY, NetworkPeer } from '../workload';
 import { LogStore, podsIn } from './log-store';

@@ -1,7 +1,9 @@
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { readAsset } from '../assets';
-import { envFromSecret, ResourceRequirements, secureContainer } from '../container';
+import { secureContainer } from '../container';
+import { ResourceRequirements } from '../resources';
+import { envFromSecret } from '../secret-ref';
 import { Workload } from '../workload';
 import { LogStore } from './log-store';
 import { retentionRequests, RetentionOptions } from './retention';

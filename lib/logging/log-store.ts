@@ -1,5 +1,5 @@
 import { k8s } from 'cdk8s-plus-27';
-import { SecretKeyRef } from '../container';
+import { SecretKeyRef } from '../secret-ref';
 
 /** Elasticsearch as the logging platform reaches it: ECK in the store namespace, or an external endpoint. */
 export interface LogStore {

@@ -1,4 +1,4 @@
-import { ResourceRequirements } from '../../container';
+import { ResourceRequirements } from '../../resources';
 
 /** Milvus 2.3, the release R13 names; user.yaml and the process arguments here are 2.3's. */
 export const DEFAULT_MILVUS_IMAGE = 'milvusdb/milvus:v2.3.21';

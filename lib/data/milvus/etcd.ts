@@ -1,6 +1,7 @@
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import { ResourceRequirements, secureContainer } from '../../container';
+import { secureContainer } from '../../container';
+import { ResourceRequirements } from '../../resources';
 import { METRICS_PORT_NAME } from '../../observability/exporters/exporter';
 import { httpProbe } from '../../probes';
 import { ServiceEndpoint } from '../../workload';

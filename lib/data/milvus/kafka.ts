@@ -1,7 +1,8 @@
 import { createHash } from 'crypto';
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import { ResourceRequirements, secureContainer } from '../../container';
+import { secureContainer } from '../../container';
+import { ResourceRequirements } from '../../resources';
 import { readAsset } from '../../assets';
 import { scrapeSidecar } from '../../observability/exporters/exporter';
 import { kafkaExporter } from '../../observability/exporters/kafka';

@@ -1,6 +1,8 @@
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import { ContainerPortSpec, envFromSecret, ResourceRequirements, SecretKeyRef, secureContainer } from '../../container';
+import { ContainerPortSpec, secureContainer } from '../../container';
+import { ResourceRequirements } from '../../resources';
+import { envFromSecret, SecretKeyRef } from '../../secret-ref';
 import { METRICS_PORT_NAME } from '../../observability/exporters/exporter';
 import { httpProbe } from '../../probes';
 import { ServiceEndpoint } from '../../workload';

@@ -1,5 +1,5 @@
 import { Construct } from 'constructs';
-import { ResourceRequirements, validateResources } from '../../container';
+import { ResourceRequirements, validateResources } from '../../resources';
 import { StandardLabels } from '../../labels';
 import { AlertRules } from '../../observability/alert-rules';
 import { milvusRuleGroups } from '../../observability/store-rules/milvus';

@@ -1,5 +1,6 @@
 import { Construct } from 'constructs';
-import { SecretKeyRef, validateResources } from '../../container';
+import { validateResources } from '../../resources';
+import { SecretKeyRef } from '../../secret-ref';
 import { Validator } from '../../validation';
 import { NetworkPeer, Workload } from '../../workload';
 import { validateStorage } from '../storage';

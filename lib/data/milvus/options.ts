@@ -1,4 +1,5 @@
-import { ResourceRequirements, SecretKeyRef, validateResources } from '../../container';
+import { ResourceRequirements, validateResources } from '../../resources';
+import { SecretKeyRef } from '../../secret-ref';
 import { parseQuantity } from '../../quantity';
 import { Validator } from '../../validation';
 import { StorageOptions, validateStorage } from '../storage';

@@ -1,6 +1,8 @@
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import { envFromSecret, ResourceRequirements, SecretKeyRef, secureContainer } from '../../container';
+import { secureContainer } from '../../container';
+import { ResourceRequirements } from '../../resources';
+import { envFromSecret, SecretKeyRef } from '../../secret-ref';
 import { scrapeSidecar } from '../../observability/exporters/exporter';
 import { postgresExporter } from '../../observability/exporters/postgres';
 import { execProbe } from '../../probes';

@@ -1,6 +1,8 @@
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import { envFromSecret, ResourceRequirements, secureContainer } from '../../container';
+import { secureContainer } from '../../container';
+import { ResourceRequirements } from '../../resources';
+import { envFromSecret } from '../../secret-ref';
 import { Workload } from '../../workload';
 import { REDIS_CLUSTER_NODE_TIMEOUT_MS, REDIS_CONFIG_DIR, REDIS_PORT, REDIS_USER, RedisSettings } from './redis-settings';
 import { RedisServers } from './redis-servers';

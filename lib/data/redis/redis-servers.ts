@@ -1,6 +1,7 @@
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import { envFromSecret, secureContainer } from '../../container';
+import { secureContainer } from '../../container';
+import { envFromSecret } from '../../secret-ref';
 import { scrapeSidecar } from '../../observability/exporters/exporter';
 import { redisExporter } from '../../observability/exporters/redis';
 import { execProbe } from '../../probes';

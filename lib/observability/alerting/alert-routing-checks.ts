@@ -1,4 +1,4 @@
-import { validateResources } from '../../container';
+import { validateResources } from '../../resources';
 import { ProblemCollector, Validator } from '../../validation';
 import { EscalationLevel } from '../severity';
 import { AlertRoutingSettings, EscalationContacts } from './alert-routing-settings';

@@ -1,4 +1,5 @@
-import { ResourceRequirements, SecretKeyRef } from '../../container';
+import { ResourceRequirements } from '../../resources';
+import { SecretKeyRef } from '../../secret-ref';
 
 /**
  * Where alerts go (R23, seed 004 11.4), configurable per environment under `monitoring.alerting`:

@@ -10,7 +10,7 @@ import {
   AlertmanagerConfigSpecRoute,
   AlertmanagerConfigSpecRouteMatchersMatchType,
 } from '../../../imports/alertmanagerconfig-monitoring.coreos.com';
-import { SecretKeyRef } from '../../container';
+import { SecretKeyRef } from '../../secret-ref';
 import { StandardLabels } from '../../labels';
 import { PRODUCTION_CONTEXT_KEY, Validator } from '../../validation';
 import { monitoringOf } from '../monitoring-settings';

@@ -1,5 +1,6 @@
 import { k8s } from 'cdk8s-plus-27';
-import { ResourceRequirements, secureContainer } from '../../container';
+import { secureContainer } from '../../container';
+import { ResourceRequirements } from '../../resources';
 import { httpProbe } from '../../probes';
 import { Workload } from '../../workload';
 

@@ -1,4 +1,4 @@
-import { ResourceRequirements } from '../../container';
+import { ResourceRequirements } from '../../resources';
 import { exporterContainer, MetricsSidecar } from './exporter';
 
 export const KAFKA_EXPORTER_IMAGE = 'danielqsj/kafka-exporter:v1.8.0';

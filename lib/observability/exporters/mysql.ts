@@ -1,4 +1,4 @@
-import { envFromSecret, SecretKeyRef } from '../../container';
+import { envFromSecret, SecretKeyRef } from '../../secret-ref';
 import { exporterContainer, MetricsSidecar } from './exporter';
 
 /**
