@@ -5,6 +5,7 @@ import { AppTierSettings, WebSettings } from '../config/app-tier-settings';
 import { AppIngress } from '../ingress';
 import { ModelService } from '../model-service';
 import { BusinessMonitoring } from '../observability/business-metrics';
+import { EnvironmentDashboards } from '../observability/dashboards/environment-dashboards';
 import { EnvironmentAlerts } from '../observability/rules/environment-alerts';
 import { StatelessService } from '../stateless-service';
 import { Validator } from '../validation';
@@ -121,5 +122,6 @@ export class AppTier extends Construct {
       apiJob: this.api.name,
       business: props.business,
     });
+    new EnvironmentDashboards(this, 'dashboards', { alerts: this.alerts });
   }
 }

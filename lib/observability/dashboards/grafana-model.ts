@@ -1,0 +1,59 @@
+/*
+ * Grafana's dashboard JSON model, typed with the types of @grafana/grafana-foundation-sdk (Grafana's
+ * own generated model, Apache-2.0), imported as types only: the compiler checks every field this
+ * folder writes against Grafana's model, and nothing of the SDK is loaded at synth time.
+ *
+ * Why not the SDK's builders: its modules are only reachable through package `exports` subpaths
+ * (`@grafana/grafana-foundation-sdk/dashboard`), which this project's `moduleResolution: node`
+ * cannot resolve; the `dist/...` paths below resolve for types, and `import type` is erased before
+ * anything runs. With `moduleResolution: node16` the imports become `.../dashboard` etc.
+ */
+import type * as dashboard from '@grafana/grafana-foundation-sdk/dist/dashboard/types.gen';
+import type * as prometheus from '@grafana/grafana-foundation-sdk/dist/prometheus/types.gen';
+import type * as stat from '@grafana/grafana-foundation-sdk/dist/stat/types.gen';
+import type * as timeseries from '@grafana/grafana-foundation-sdk/dist/timeseries/types.gen';
+
+/**
+ * The JSON form of a model type: the SDK declares closed sets as string enums, whose JSON values
+ * are their strings (`` `${E}` `` turns a string enum into the union of its values).
+ */
+export type Json<T> = T extends string ? `${T}`
+  : T extends (infer U)[] ? Json<U>[]
+    : T extends object ? { [K in keyof T]: Json<T[K]> }
+      : T;
+
+/** A Prometheus query of a panel (the SDK's marker method left out: it is not JSON). */
+export type PrometheusQuery = Json<Omit<prometheus.Dataquery, '_implementsDataqueryVariant'>>;
+
+/** Field defaults of a panel, with the panel type's own `custom` options. */
+export type FieldConfigSource<Custom> = Json<Omit<dashboard.FieldConfigSource, 'defaults'>> & {
+  defaults: Json<Omit<dashboard.FieldConfig, 'custom'>> & { custom?: Custom };
+};
+
+type PanelBase = Json<Omit<dashboard.Panel, 'targets' | 'options' | 'fieldConfig' | 'type'>> & { id: number; targets: PrometheusQuery[] };
+
+export type TimeseriesPanel = PanelBase & {
+  type: 'timeseries';
+  options: Json<timeseries.Options>;
+  fieldConfig: FieldConfigSource<Json<timeseries.FieldConfig>>;
+};
+
+export type StatPanel = PanelBase & {
+  type: 'stat';
+  options: Json<stat.Options>;
+  fieldConfig: FieldConfigSource<never>;
+};
+
+export type Panel = TimeseriesPanel | StatPanel;
+
+/** A row header: the panels after it, up to the next row, belong to it (an expanded row holds none itself). */
+export type RowPanel = Json<Omit<dashboard.RowPanel, 'panels'>> & { panels: [] };
+
+export type VariableModel = Json<dashboard.VariableModel>;
+
+export type Dashboard = Json<Omit<dashboard.Dashboard, 'panels' | 'templating'>> & {
+  panels: (Panel | RowPanel)[];
+  templating: { list: VariableModel[] };
+};
+
+export type Threshold = Json<dashboard.Threshold>;
