@@ -46,6 +46,8 @@ export function looksLikeCredential(name: string): boolean {
 
 /** Whether text holds a URL with a literal password (`postgres://app:s3cret@db:5432/app`). */
 export function hasUrlPassword(text: string): boolean {
+  // Most values (and every large one: dashboards, scripts) hold no `@` or no `://`: skip the regex.
+  if (!text.includes('@') || !text.includes('://')) return false;
   return [...text.matchAll(URL_WITH_PASSWORD)].some((m) => !m[1].startsWith('$'));
 }
 
