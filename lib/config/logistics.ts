@@ -126,6 +126,15 @@ export const logistics: SolutionDefinition<LogisticsSettings> = defineSolution<L
   },
   environments: {
     dev: {
+      // Dev alerts reach the development team by e-mail, whatever their severity.
+      monitoring: {
+        alerting: {
+          email: ALERT_CHANNELS.email,
+          onCall: { emails: ['logistics-dev@logistics.example.com'] },
+          techLead: { emails: ['logistics-dev@logistics.example.com'] },
+          management: { emails: ['logistics-dev@logistics.example.com'] },
+        },
+      },
       application: { featureFlags: { route_optimization: true, risk_alerts: true, demand_forecast: true, experimental_eta_model: true } },
       api: {
         replicas: 1,

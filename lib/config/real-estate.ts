@@ -108,6 +108,15 @@ export const realEstate: SolutionDefinition<RealEstateSettings> = defineSolution
   },
   environments: {
     dev: {
+      // Dev alerts reach the development team by e-mail, whatever their severity.
+      monitoring: {
+        alerting: {
+          email: ALERT_CHANNELS.email,
+          onCall: { emails: ['real-estate-dev@real-estate.example.com'] },
+          techLead: { emails: ['real-estate-dev@real-estate.example.com'] },
+          management: { emails: ['real-estate-dev@real-estate.example.com'] },
+        },
+      },
       application: { featureFlags: { recommendation: true, valuation: true, compliance_review: true, image_appraisal: true } },
       api: {
         replicas: 1,

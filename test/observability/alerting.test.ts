@@ -173,9 +173,19 @@ function receiversFor(file: string, labels: Record<string, string>): string[] {
 // --- the objects ---
 
 describe('alert routing in the environments', () => {
-  test('environments with monitoring.alerting: both solutions\' test and prod; dev has none (alerts go where the cluster routes them)', () => {
-    expect(ROUTED.map(([s, e]) => `${s}/${e}`).sort()).toEqual(['logistics/prod', 'logistics/test', 'real-estate/prod', 'real-estate/test']);
-    for (const [s, e] of MATRIX.filter(([, e]) => e === 'dev')) expect(all(env(s, e).objects, 'AlertmanagerConfig')).toEqual([]);
+  test('every environment routes its alerts (one AlertmanagerConfig each)', () => {
+    expect(ROUTED.map(([s, e]) => `${s}/${e}`).sort()).toEqual(MATRIX.map(([s, e]) => `${s}/${e}`).sort());
+    for (const [s, e] of MATRIX) expect(all(env(s, e).objects, 'AlertmanagerConfig')).toHaveLength(1);
+  });
+
+  test('an environment without monitoring.alerting (not production) gets no AlertmanagerConfig: alerts go where the cluster routes them', () => {
+    const [solution] = SOLUTIONS;
+    const unrouted = {
+      ...solution,
+      definition: { ...solution.definition, environments: { dev: { ...solution.definition.environments.dev, monitoring: undefined } } },
+    } as unknown as Solution<AppTierSettings>;
+    const app = buildEnvironment(unrouted, 'dev', outdir);
+    expect(app.charts.flatMap((c) => c.toJson()).filter((o) => o.kind === 'AlertmanagerConfig')).toEqual([]);
   });
 
   test.each(ROUTED)('%s/%s: the AlertmanagerConfig lives in the environment\'s namespace with the discovery labels and validates against its CRD', (s, e) => {
