@@ -17,6 +17,7 @@ import { join } from 'path';
 import { MySql } from '../../lib/data/mysql/mysql';
 import { PROMETHEUS_BINARIES, PrometheusServer, RuleFileGroup } from '../support/prometheus';
 import { describeWithBinaries, findBinary, freePort, run, ServerProcess, tempDir, waitFor } from '../support/real-servers';
+import { MYSQLD_EXPORTER_METRICS } from '../../lib/observability/dashboards/store-metrics';
 
 type Obj = any;
 
@@ -146,6 +147,11 @@ describeWithBinaries('MySQL alerts on a real mysqld_exporter and Prometheus (Mar
     expect(metrics).toEqual(['mysql_slave_status_seconds_behind_master', 'mysql_slave_status_slave_io_running', 'mysql_slave_status_slave_sql_running', 'mysql_up']);
     const served = new Set([...await prometheus!.metricNames('mysql-primary'), ...await prometheus!.metricNames('mysql-replica')]);
     expect(metrics.filter((m) => !served.has(m))).toEqual([]);
+  });
+
+  test('every metric the MySQL dashboard queries is served by the real exporter', async () => {
+    const served = new Set([...await prometheus!.metricNames('mysql-primary'), ...await prometheus!.metricNames('mysql-replica')]);
+    expect(Object.values(MYSQLD_EXPORTER_METRICS).filter((m) => !served.has(m))).toEqual([]);
   });
 
   test('a healthy primary and replica: no alert fires after the for: of every alert', async () => {

@@ -15,6 +15,7 @@ import { Redis } from '../../lib/data/redis/redis';
 import { RedisCluster } from '../../lib/data/redis/redis-cluster';
 import { PROMETHEUS_BINARIES, PrometheusServer, RuleFileGroup, ScrapeJob } from '../support/prometheus';
 import { describeWithBinaries, findBinary, freePort, run, ServerProcess, tempDir, waitFor } from '../support/real-servers';
+import { REDIS_EXPORTER_METRICS } from '../../lib/observability/dashboards/store-metrics';
 
 type Obj = any;
 
@@ -131,6 +132,12 @@ describeWithBinaries('Redis alerts on a real redis_exporter and Prometheus', BIN
     for (const server of servers) await server.process.stop();
     dir?.remove();
   }, 60_000);
+
+  test('every metric the Redis dashboard queries is served by the real exporter', async () => {
+    const served = new Set<string>();
+    for (const job of ['redis', 'redis-replica', 'redis-cluster-members']) for (const m of await prometheus!.metricNames(job)) served.add(m);
+    expect(Object.values(REDIS_EXPORTER_METRICS).filter((m) => !served.has(m))).toEqual([]);
+  });
 
   test('every metric the alerts select is served by the real exporter', async () => {
     const metrics = selectedMetrics(groups);
