@@ -9,7 +9,7 @@ export interface MonitoringSettings {
   /**
    * Labels the Prometheus and Alertmanager resources select monitors, rules and routing by:
    * kube-prometheus-stack selects `release: <its Helm release name>` unless told otherwise.
-   * Stamped on every ServiceMonitor, PodMonitor, PrometheusRule and AlertmanagerConfig.
+   * Stamped on every PodMonitor, PrometheusRule and AlertmanagerConfig.
    * @default { release: 'kube-prometheus-stack' }
    */
   readonly discoveryLabels?: Record<string, string>;
