@@ -7,6 +7,8 @@ describe('lib/index.ts', () => {
     'AppNamespace', 'SecretManagerSync', 'StatefulWorkload', 'MySql', 'Postgres', 'Redis', 'RedisCluster',
     'MilvusStandalone', 'MilvusCluster', 'createMilvus', 'Policies', 'EnvironmentApp', 'AppTier', 'buildEnvironment',
     'Validator', 'ConfigError', 'applyOverrides', 'resolveEnvironment',
+    'AlertRules', 'Severity', 'SEVERITY_POLICIES', 'HTTP_METRICS', 'EnvironmentAlerts', 'AlertRouting', 'DingTalkWebhook', 'EnvironmentDashboards',
+    'buildPlatform', 'PolicyViolationError',
   ])('exports %s', (name) => {
     expect(library).toHaveProperty(name);
   });
