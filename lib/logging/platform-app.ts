@@ -1,16 +1,12 @@
-import { mkdirSync, writeFileSync } from 'fs';
 import { join } from 'path';
-import { ApiObject, App, Chart, DependencyGraph } from 'cdk8s';
+import { App, Chart } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-27';
-import { DnsSettings } from '../config/app-tier-settings';
 import { LoggingSettings, platform, PlatformSettings, ResolvedLogging, resolveLogging } from '../config/platform';
-import { manifestYamlDocuments } from '../manifest-yaml';
 import { AppNamespace } from '../namespace';
 import { MONITORING_CONTEXT_KEY } from '../observability/monitoring-settings';
 import { Policies } from '../policy';
-import { PolicyViolationError } from '../policy/policy-violation-error';
-import { renderOnce, withRenderCache } from '../render-cache';
-import { SynthResult } from '../solutions/environment-app';
+import { dnsPeersOf } from '../dns-peers';
+import { SynthResult, synthesizeApp } from '../synth-app';
 import { ENVIRONMENT_CONTEXT_KEY, PRODUCTION_CONTEXT_KEY, SOLUTION_CONTEXT_KEY, VERSION_CONTEXT_KEY } from '../validation';
 import { DNS_PEERS_CONTEXT_KEY, NetworkPeer, Workload } from '../workload';
 import { EckElasticsearch } from './eck-elasticsearch';
@@ -116,25 +112,12 @@ export class PlatformApp extends App {
   }
 
   /**
-   * Validates once, renders each object once and writes one file per chart
-   * (`0000-namespace.k8s.yaml`, ...), as the environments' apps do.
+   * Validates once, renders each object once and writes one file per chart, as the environments'
+   * apps do (see synthesizeApp).
    * @throws PolicyViolationError when a policy rule or another validation fails; nothing is written
    */
   public override synth(): SynthResult {
-    return withRenderCache(this, () => {
-      const errors = this.node.findAll().flatMap((c) => c.node.validate().map((e) => `[${c.node.path}] ${e}`));
-      if (errors.length > 0) throw new PolicyViolationError(errors);
-      mkdirSync(this.outdir, { recursive: true });
-      let objects = 0;
-      this.charts.forEach((chart, index) => {
-        const rendered = new DependencyGraph(chart.node).topology()
-          .filter((c): c is ApiObject => ApiObject.isApiObject(c) && Chart.of(c) === chart)
-          .map(renderOnce);
-        objects += rendered.length;
-        writeFileSync(join(this.outdir, `${String(index).padStart(4, '0')}-${chart.node.id}.k8s.yaml`), manifestYamlDocuments(rendered));
-      });
-      return { outdir: this.outdir, files: this.charts.length, objects };
-    });
+    return synthesizeApp(this);
   }
 }
 
@@ -170,12 +153,3 @@ function allowEgressToStore(workload: Workload, store: LogStore): void {
   });
 }
 
-/** As the solutions read `dns`: the DNS peers it names, or undefined for the workloads' default. */
-function dnsPeersOf(dns: DnsSettings | undefined): NetworkPeer[] | undefined {
-  if (dns === undefined) return undefined;
-  return [
-    NetworkPeer.kubeDns(dns.kubeDnsNamespace),
-    ...(dns.nodeLocalDnsCache === false ? [] : [NetworkPeer.nodeLocalDnsCache(dns.nodeLocalDnsCache)]),
-    ...(dns.cidrs ?? []).map((cidr) => NetworkPeer.cidr(cidr)),
-  ];
-}

@@ -1,24 +1,12 @@
-import { mkdirSync, writeFileSync } from 'fs';
-import { join } from 'path';
-import { ApiObject, App, Chart, DependencyGraph } from 'cdk8s';
-import { manifestYamlDocuments } from '../manifest-yaml';
+import { App, Chart } from 'cdk8s';
 import { AppNamespace } from '../namespace';
+import { SynthResult, synthesizeApp } from '../synth-app';
 import { EnvironmentMonitoringSettings } from '../observability/environment-monitoring-settings';
 import { MONITORING_CONTEXT_KEY } from '../observability/monitoring-settings';
-import { PolicyViolationError } from '../policy/policy-violation-error';
-import { renderOnce, withRenderCache } from '../render-cache';
 import { ENVIRONMENT_CONTEXT_KEY, PRODUCTION_CONTEXT_KEY, SOLUTION_CONTEXT_KEY, VERSION_CONTEXT_KEY } from '../validation';
 import { DNS_PEERS_CONTEXT_KEY, NetworkPeer } from '../workload';
 
-/** What one environment's synth wrote. */
-export interface SynthResult {
-  /** The folder written: `<outdir>/<solution>/<environment>`. */
-  readonly outdir: string;
-  /** YAML files written. */
-  readonly files: number;
-  /** Kubernetes objects in them. */
-  readonly objects: number;
-}
+export type { SynthResult } from '../synth-app';
 
 export interface EnvironmentAppProps {
   readonly solution: string;
@@ -75,29 +63,10 @@ export class EnvironmentApp extends App {
   }
 
   /**
-   * Writes what cdk8s' FILE_PER_CHART output writes (`0000-<chart>.k8s.yaml`, charts in dependency
-   * order, objects in construct-dependency order), but validates the App once (cdk8s' own synth
-   * runs every validation, the policy engine's included, again for each chart), renders each object
-   * once, and writes it with the manifest YAML writer (lib/manifest-yaml.ts).
+   * Validates once, renders each object once and writes one file per chart (see synthesizeApp).
    * @throws PolicyViolationError when a policy rule or another validation fails; nothing is written
    */
   public override synth(): SynthResult {
-    // One rendering of every object, shared by the policy check (a validation) and the writer.
-    return withRenderCache(this, () => this.validateAndWrite());
-  }
-
-  private validateAndWrite(): SynthResult {
-    const errors = this.node.findAll().flatMap((c) => c.node.validate().map((e) => `[${c.node.path}] ${e}`));
-    if (errors.length > 0) throw new PolicyViolationError(errors);
-    mkdirSync(this.outdir, { recursive: true });
-    let objectCount = 0;
-    this.charts.forEach((chart, index) => {
-      const objects = new DependencyGraph(chart.node).topology()
-        .filter((c): c is ApiObject => ApiObject.isApiObject(c) && Chart.of(c) === chart)
-        .map(renderOnce);
-      objectCount += objects.length;
-      writeFileSync(join(this.outdir, `${String(index).padStart(4, '0')}-${chart.node.id}.k8s.yaml`), manifestYamlDocuments(objects));
-    });
-    return { outdir: this.outdir, files: this.charts.length, objects: objectCount };
+    return synthesizeApp(this);
   }
 }

@@ -1,10 +1,10 @@
 import { join } from 'path';
-import { AppTierSettings, DnsSettings } from '../config/app-tier-settings';
+import { AppTierSettings } from '../config/app-tier-settings';
+import { dnsPeersOf } from '../dns-peers';
 import { namespaceOf, resolveEnvironment, SolutionDefinition } from '../config/solution-definition';
 import { AlertRouting } from '../observability/alerting';
 import { Policies } from '../policy';
 import { referencedSecretKeys, SecretManagerSync } from '../secret-manager';
-import { NetworkPeer } from '../workload';
 import { EnvironmentApp } from './environment-app';
 
 /** A solution: its configuration, and how one environment of it is built from its settings. */
@@ -52,14 +52,4 @@ export function buildEnvironment<S extends AppTierSettings>(
   }
   Policies.enforce(app);
   return app;
-}
-
-/** The DNS peers the settings name, or undefined for the workloads' default (the same two peers). */
-function dnsPeersOf(dns: DnsSettings | undefined): NetworkPeer[] | undefined {
-  if (dns === undefined) return undefined;
-  return [
-    NetworkPeer.kubeDns(dns.kubeDnsNamespace),
-    ...(dns.nodeLocalDnsCache === false ? [] : [NetworkPeer.nodeLocalDnsCache(dns.nodeLocalDnsCache)]),
-    ...(dns.cidrs ?? []).map((cidr) => NetworkPeer.cidr(cidr)),
-  ];
 }

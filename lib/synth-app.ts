@@ -1,0 +1,41 @@
+import { mkdirSync, writeFileSync } from 'fs';
+import { join } from 'path';
+import { ApiObject, App, Chart, DependencyGraph } from 'cdk8s';
+import { manifestYamlDocuments } from './manifest-yaml';
+import { PolicyViolationError } from './policy/policy-violation-error';
+import { renderOnce, withRenderCache } from './render-cache';
+
+/** What one app's synth wrote. */
+export interface SynthResult {
+  /** The folder written: `<outdir>/<solution>/<environment>` or `<outdir>/platform/<part>`. */
+  readonly outdir: string;
+  /** YAML files written. */
+  readonly files: number;
+  /** Kubernetes objects in them. */
+  readonly objects: number;
+}
+
+/**
+ * Writes what cdk8s' FILE_PER_CHART output writes (`0000-<chart>.k8s.yaml`, charts in dependency
+ * order, objects in construct-dependency order), but validates the App once (cdk8s' own synth
+ * runs every validation, the policy engine's included, again for each chart), renders each object
+ * once (shared by the policy check and the writer), and writes it with the manifest YAML writer.
+ * The environments' apps and the platform's both synthesize through here.
+ * @throws PolicyViolationError when a policy rule or another validation fails; nothing is written
+ */
+export function synthesizeApp(app: App): SynthResult {
+  return withRenderCache(app, () => {
+    const errors = app.node.findAll().flatMap((c) => c.node.validate().map((e) => `[${c.node.path}] ${e}`));
+    if (errors.length > 0) throw new PolicyViolationError(errors);
+    mkdirSync(app.outdir, { recursive: true });
+    let objectCount = 0;
+    app.charts.forEach((chart, index) => {
+      const objects = new DependencyGraph(chart.node).topology()
+        .filter((c): c is ApiObject => ApiObject.isApiObject(c) && Chart.of(c) === chart)
+        .map(renderOnce);
+      objectCount += objects.length;
+      writeFileSync(join(app.outdir, `${String(index).padStart(4, '0')}-${chart.node.id}.k8s.yaml`), manifestYamlDocuments(objects));
+    });
+    return { outdir: app.outdir, files: app.charts.length, objects: objectCount };
+  });
+}
