@@ -1,5 +1,6 @@
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
+import { SYNC_HOOK_ANNOTATIONS } from '../argocd-hooks';
 import { readAsset } from '../assets';
 import { secureContainer } from '../container';
 import { ResourceRequirements } from '../resources';
@@ -26,16 +27,6 @@ export const RETENTION_WAIT_SECONDS = 900;
 const RESOURCES: ResourceRequirements = {
   requests: { cpu: '10m', memory: '16Mi' },
   limits: { cpu: '200m', memory: '64Mi' },
-};
-
-/**
- * Argo CD runs the Job as a Sync hook (recreated on every sync, so a changed policy is applied
- * again). Not PostSync: that waits until every resource is healthy, and the shipper's pods wait,
- * not ready, for the index template this Job installs.
- */
-export const RETENTION_HOOK_ANNOTATIONS: Readonly<Record<string, string>> = {
-  'argocd.argoproj.io/hook': 'Sync',
-  'argocd.argoproj.io/hook-delete-policy': 'BeforeHookCreation',
 };
 
 /**
@@ -84,7 +75,7 @@ export class LogRetention extends Workload {
     });
 
     this.job = new k8s.KubeJob(this, 'Job', {
-      metadata: { name: this.name, labels: { ...this.labels.labels }, annotations: { ...RETENTION_HOOK_ANNOTATIONS } },
+      metadata: { name: this.name, labels: { ...this.labels.labels }, annotations: { ...SYNC_HOOK_ANNOTATIONS } },
       spec: {
         backoffLimit: 6,
         activeDeadlineSeconds: 3600,

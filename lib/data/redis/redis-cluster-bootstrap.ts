@@ -1,4 +1,5 @@
 import { k8s } from 'cdk8s-plus-27';
+import { SYNC_HOOK_ANNOTATIONS } from '../../argocd-hooks';
 import { Construct } from 'constructs';
 import { secureContainer } from '../../container';
 import { ResourceRequirements } from '../../resources';
@@ -40,17 +41,6 @@ const BOOTSTRAP_RESOURCES: ResourceRequirements = {
 };
 
 /**
- * Argo CD runs the Job as a hook of the Sync phase, created together with the StatefulSet (not
- * PostSync: that waits until every resource of the application is healthy, and an API that needs
- * the cluster would never be) and deleted before it is created again on the next sync, so the
- * Job's immutable pod template is never patched and every sync re-checks the cluster.
- */
-export const BOOTSTRAP_HOOK_ANNOTATIONS: Readonly<Record<string, string>> = {
-  'argocd.argoproj.io/hook': 'Sync',
-  'argocd.argoproj.io/hook-delete-policy': 'BeforeHookCreation',
-};
-
-/**
  * A Job running cluster-bootstrap.sh against the members: forms the cluster on the first
  * deployment, adds replaced members later, repairs a cluster whose master is lost (promotes its
  * replica, or gives a cache's lost slots to the member that came back empty, or refuses naming the
@@ -89,7 +79,7 @@ export class RedisClusterBootstrap extends Workload {
     });
 
     this.job = new k8s.KubeJob(this, 'Job', {
-      metadata: { name: this.name, labels: { ...this.labels.labels }, annotations: { ...BOOTSTRAP_HOOK_ANNOTATIONS } },
+      metadata: { name: this.name, labels: { ...this.labels.labels }, annotations: { ...SYNC_HOOK_ANNOTATIONS } },
       spec: {
         backoffLimit: 6,
         activeDeadlineSeconds: 1800,
