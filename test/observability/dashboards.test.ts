@@ -21,6 +21,7 @@ import { KubernetesSchema } from '../support/kubernetes-schema';
 import { checkRules, PROMETHEUS_BINARIES } from '../support/prometheus';
 import { describeWithBinaries } from '../support/real-servers';
 import { all, env, K8sObject, MATRIX, outdir } from '../support/solution-objects';
+import { metricNamesOf, selectorsOf } from '../support/promql';
 
 const BUSINESS: Record<string, BusinessMonitoring> = { 'logistics': logisticsBusinessMonitoring, 'real-estate': realEstateBusinessMonitoring };
 const SIDECAR_KEY = Object.keys(GRAFANA_DEFAULTS.sidecarLabel)[0];
@@ -53,28 +54,6 @@ function queriesOf(dashboard: Record<string, any>): { panel: string; expr: strin
 /** Grafana's interval variables, as Prometheus would receive them. */
 function asPromql(expr: string): string {
   return expr.replace(/\$__rate_interval|\$__interval|\$__range/g, '5m');
-}
-
-const PROMQL_KEYWORDS = new Set(['by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'and', 'or', 'unless', 'bool', 'offset', 'inf', 'nan']);
-
-/** Metric names an expression reads: identifiers that are not functions, keywords, labels, strings or durations. */
-function metricNamesOf(expr: string): string[] {
-  let s = expr.replace(/"(?:[^"\\]|\\.)*"/g, '""');
-  s = s.replace(/\{[^}]*\}/g, ' ').replace(/\[[^\]]*\]/g, ' ');
-  s = s.replace(/\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)/g, ' ');
-  const names = new Set<string>();
-  for (const m of s.matchAll(/[a-zA-Z_:][a-zA-Z0-9_:]*/g)) {
-    if (s.slice(m.index! + m[0].length).trimStart().startsWith('(')) continue;
-    if (PROMQL_KEYWORDS.has(m[0].toLowerCase())) continue;
-    names.add(m[0]);
-  }
-  return [...names];
-}
-
-/** Every use of `metric` in `expr` with its label matchers (undefined: a bare name). */
-function selectorsOf(expr: string, metric: string): (string | undefined)[] {
-  const pattern = new RegExp(`(?<![\\w:])${metric.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?![\\w:])(\\{[^}]*\\})?`, 'g');
-  return [...expr.matchAll(pattern)].map((m) => m[1]);
 }
 
 /** Store kinds the environment runs, read from its workloads' images (independently of the dashboards' own detection). */

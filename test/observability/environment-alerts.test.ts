@@ -16,6 +16,7 @@ import { KUBERNETES_METRICS } from '../../lib/observability/rules/kubernetes-met
 import { SOLUTIONS } from '../../lib/solutions';
 import { buildEnvironment } from '../../lib/solutions/solution';
 import { all, env, MATRIX, outdir, settingsOf } from '../support/solution-objects';
+import { metricNamesOf, selectorsOf } from '../support/promql';
 
 /** The EnvironmentAlerts construct of one environment, and its rendered PrometheusRule. */
 function alertsOf(solution: string, environment: string): { alerts: EnvironmentAlerts; rule: Record<string, any>; namespace: string } {
@@ -26,30 +27,6 @@ function alertsOf(solution: string, environment: string): { alerts: EnvironmentA
   const rules = all(env(solution, environment).app, 'PrometheusRule').filter((r) => r.metadata.name === `${namespace}-alerts`);
   expect(rules).toHaveLength(1);
   return { alerts: found[0], rule: rules[0], namespace };
-}
-
-const PROMQL_KEYWORDS = new Set(['by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'and', 'or', 'unless', 'bool', 'offset', 'inf', 'nan']);
-
-/** Metric names an expression reads: identifiers that are not functions, keywords, labels, strings or durations. */
-function metricNamesOf(expr: string): string[] {
-  let s = expr.replace(/"(?:[^"\\]|\\.)*"/g, '""');
-  s = s.replace(/\{[^}]*\}/g, ' ').replace(/\[[^\]]*\]/g, ' ');
-  s = s.replace(/\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)/g, ' ');
-  const names = new Set<string>();
-  for (const m of s.matchAll(/[a-zA-Z_:][a-zA-Z0-9_:]*/g)) {
-    if (s.slice(m.index! + m[0].length).trimStart().startsWith('(')) continue;
-    if (PROMQL_KEYWORDS.has(m[0].toLowerCase())) continue;
-    names.add(m[0]);
-  }
-  return [...names];
-}
-
-/** Every use of `metric` in `expr` with the label matchers it has (undefined: a bare name). */
-function selectorsOf(expr: string, metric: string): (string | undefined)[] {
-  const uses: (string | undefined)[] = [];
-  const pattern = new RegExp(`(?<![\\w:])${metric.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?![\\w:])(\\{[^}]*\\})?`, 'g');
-  for (const m of expr.matchAll(pattern)) uses.push(m[1]);
-  return uses;
 }
 
 describe('environment alerts over the matrix', () => {

@@ -18,6 +18,7 @@ import { MySql } from '../../lib/data/mysql/mysql';
 import { PROMETHEUS_BINARIES, PrometheusServer, RuleFileGroup } from '../support/prometheus';
 import { describeWithBinaries, findBinary, freePort, run, ServerProcess, tempDir, waitFor } from '../support/real-servers';
 import { MYSQLD_EXPORTER_METRICS } from '../../lib/observability/dashboards/store-metrics';
+import { metricsOfRules } from '../support/promql';
 
 type Obj = any;
 
@@ -37,12 +38,6 @@ function storeRuleGroups(objects: Obj[], name: string, forDuration = '3s'): Rule
   const rule = objects.find((o) => o.kind === 'PrometheusRule' && o.metadata.name === name);
   if (!rule) throw new Error(`no PrometheusRule ${name}`);
   return rule.spec.groups.map((g: Obj) => ({ name: g.name, rules: g.rules.map((r: Obj) => (r.for ? { ...r, for: forDuration } : r)) }));
-}
-
-/** Metric names the expressions select (`name{...}`). */
-function selectedMetrics(groups: readonly RuleFileGroup[]): string[] {
-  const names = groups.flatMap((g) => g.rules.flatMap((r) => [...String(r.expr).matchAll(/\b([a-z_][a-z0-9_]*)\{/g)].map((m) => m[1])));
-  return [...new Set(names)].sort();
 }
 
 /** The first line a binary prints for --version (some print it on stderr). */
@@ -143,7 +138,7 @@ describeWithBinaries('MySQL alerts on a real mysqld_exporter and Prometheus (Mar
   }, 60_000);
 
   test('every metric the alerts select is served by the real exporter', async () => {
-    const metrics = selectedMetrics(groups);
+    const metrics = metricsOfRules(groups);
     expect(metrics).toEqual(['mysql_slave_status_seconds_behind_master', 'mysql_slave_status_slave_io_running', 'mysql_slave_status_slave_sql_running', 'mysql_up']);
     const served = new Set([...await prometheus!.metricNames('mysql-primary'), ...await prometheus!.metricNames('mysql-replica')]);
     expect(metrics.filter((m) => !served.has(m))).toEqual([]);

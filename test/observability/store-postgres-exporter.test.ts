@@ -16,6 +16,7 @@ import { StoreSeries } from '../../lib/observability/store-rules/store-selector'
 import { PROMETHEUS_BINARIES, PrometheusServer, RuleFileGroup } from '../support/prometheus';
 import { describeWithBinaries, findBinary, freePort, ServerProcess, tempDir, waitFor } from '../support/real-servers';
 import { POSTGRES_EXPORTER_METRICS } from '../../lib/observability/dashboards/store-metrics';
+import { metricsOfRules } from '../support/promql';
 
 type Obj = any;
 
@@ -42,12 +43,6 @@ function storeRuleGroups(objects: Obj[], name: string, forDuration = '3s'): Rule
   const rule = objects.find((o) => o.kind === 'PrometheusRule' && o.metadata.name === name);
   if (!rule) throw new Error(`no PrometheusRule ${name}`);
   return rule.spec.groups.map((g: Obj) => ({ name: g.name, rules: g.rules.map((r: Obj) => (r.for ? { ...r, for: forDuration } : r)) }));
-}
-
-/** Metric names the expressions select (`name{...}`). */
-function selectedMetrics(groups: readonly RuleFileGroup[]): string[] {
-  const names = groups.flatMap((g) => g.rules.flatMap((r) => [...String(r.expr).matchAll(/\b([a-z_][a-z0-9_]*)\{/g)].map((m) => m[1])));
-  return [...new Set(names)].sort();
 }
 
 function versionOf(command: string): string {
@@ -179,7 +174,7 @@ describeWithBinaries('PostgreSQL alerts on a real postgres_exporter and Promethe
   }, 60_000);
 
   test('every metric the alerts select is served by the real exporter', async () => {
-    const metrics = selectedMetrics(groups);
+    const metrics = metricsOfRules(groups);
     expect(metrics).toEqual(['pg_stat_replication_pg_wal_lsn_diff', 'pg_up']);
     const served = new Set([...await prometheus!.metricNames('postgres'), ...await prometheus!.metricNames('postgres-standby')]);
     expect(metrics.filter((m) => !served.has(m))).toEqual([]);

@@ -16,6 +16,7 @@ import { RedisCluster } from '../../lib/data/redis/redis-cluster';
 import { PROMETHEUS_BINARIES, PrometheusServer, RuleFileGroup, ScrapeJob } from '../support/prometheus';
 import { describeWithBinaries, findBinary, freePort, run, ServerProcess, tempDir, waitFor } from '../support/real-servers';
 import { REDIS_EXPORTER_METRICS } from '../../lib/observability/dashboards/store-metrics';
+import { metricsOfRules } from '../support/promql';
 
 type Obj = any;
 
@@ -34,12 +35,6 @@ function storeRuleGroups(objects: Obj[], name: string, prefix: string, forDurati
   const rule = objects.find((o) => o.kind === 'PrometheusRule' && o.metadata.name === name);
   if (!rule) throw new Error(`no PrometheusRule ${name}`);
   return rule.spec.groups.map((g: Obj) => ({ name: `${prefix}-${g.name}`, rules: g.rules.map((r: Obj) => (r.for ? { ...r, for: forDuration } : r)) }));
-}
-
-/** Metric names the expressions select (`name{...}`). */
-function selectedMetrics(groups: readonly RuleFileGroup[]): string[] {
-  const names = groups.flatMap((g) => g.rules.flatMap((r) => [...String(r.expr).matchAll(/\b([a-z_][a-z0-9_]*)\{/g)].map((m) => m[1])));
-  return [...new Set(names)].sort();
 }
 
 function versionOf(command: string, flag = '--version'): string {
@@ -140,7 +135,7 @@ describeWithBinaries('Redis alerts on a real redis_exporter and Prometheus', BIN
   });
 
   test('every metric the alerts select is served by the real exporter', async () => {
-    const metrics = selectedMetrics(groups);
+    const metrics = metricsOfRules(groups);
     expect(metrics).toEqual(['redis_cluster_slots_ok', 'redis_cluster_state', 'redis_connected_slaves', 'redis_up']);
     const served = new Set<string>();
     for (const job of ['redis', 'redis-replica', 'redis-cluster-members']) for (const m of await prometheus!.metricNames(job)) served.add(m);
