@@ -22,7 +22,7 @@ import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSyn
 import { userInfo } from 'os';
 import { join } from 'path';
 import { Postgres } from '../../lib/data/postgres/postgres';
-import { describeWithBinaries, freePort, ServerProcess, tempDir, waitFor } from '../support/real-servers';
+import { describeWithBinaries, freePort, postgresServerUser, ServerProcess, tempDir, waitFor } from '../support/real-servers';
 
 const BIN_DIR = ['17', '16', '15', '14'].map((v) => `/usr/lib/postgresql/${v}/bin`).find((dir) => existsSync(join(dir, 'postgres')));
 const binary = (name: string): string | undefined => (BIN_DIR && existsSync(join(BIN_DIR, name)) ? join(BIN_DIR, name) : undefined);
@@ -59,19 +59,8 @@ function fileStates(root: string): Record<string, string> {
   return states;
 }
 
-/** The unprivileged user servers run as when the tests run as root. */
-function serverUser(): { name: string; uid: number; gid: number } | undefined {
-  if (process.getuid?.() !== 0) return undefined;
-  for (const name of ['postgres', 'nobody']) {
-    const uid = spawnSync('id', ['-u', name], { encoding: 'utf8' });
-    const gid = spawnSync('id', ['-g', name], { encoding: 'utf8' });
-    if (uid.status === 0 && gid.status === 0) return { name, uid: Number(uid.stdout.trim()), gid: Number(gid.stdout.trim()) };
-  }
-  throw new Error('running as root, but there is neither a postgres nor a nobody user to run PostgreSQL as');
-}
-
 describeWithBinaries('Postgres init scripts: primary and streaming hot standby on real servers', BINARIES, 'postgresql', () => {
-  const user = serverUser();
+  const user = postgresServerUser();
   let dir: { path: string; remove: () => void };
   let conf: string;
   let scripts: string;

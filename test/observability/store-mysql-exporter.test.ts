@@ -11,16 +11,13 @@
  * come from the slave_status collector and `mysql_up`, the same in both versions.
  */
 import { Chart, Testing } from 'cdk8s';
-import { spawnSync } from 'child_process';
 import { mkdirSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import { MySql } from '../../lib/data/mysql/mysql';
-import { PROMETHEUS_BINARIES, PrometheusServer, RuleFileGroup } from '../support/prometheus';
-import { describeWithBinaries, findBinary, freePort, run, ServerProcess, tempDir, waitFor } from '../support/real-servers';
+import { PROMETHEUS_BINARIES, PrometheusServer, RuleFileGroup, ruleGroupsOf } from '../support/prometheus';
+import { describeWithBinaries, findBinary, freePort, run, ServerProcess, tempDir, versionOf, waitFor } from '../support/real-servers';
 import { MYSQLD_EXPORTER_METRICS } from '../../lib/observability/dashboards/store-metrics';
 import { metricsOfRules } from '../support/promql';
-
-type Obj = any;
 
 const BINARIES = {
   ...PROMETHEUS_BINARIES,
@@ -32,19 +29,6 @@ const BINARIES = {
 const NAMESPACE = 'store-test';
 const ROOT_PASSWORD = 'r00t pw$!';
 const runningAsRoot = process.getuid?.() === 0;
-
-/** The rule groups of the store's synthesized PrometheusRule, `for:` shortened for the test. */
-function storeRuleGroups(objects: Obj[], name: string, forDuration = '3s'): RuleFileGroup[] {
-  const rule = objects.find((o) => o.kind === 'PrometheusRule' && o.metadata.name === name);
-  if (!rule) throw new Error(`no PrometheusRule ${name}`);
-  return rule.spec.groups.map((g: Obj) => ({ name: g.name, rules: g.rules.map((r: Obj) => (r.for ? { ...r, for: forDuration } : r)) }));
-}
-
-/** The first line a binary prints for --version (some print it on stderr). */
-function versionOf(binary: string): string {
-  const result = spawnSync(binary, ['--version'], { encoding: 'utf8' });
-  return `${result.stdout}${result.stderr}`.split('\n')[0].trim();
-}
 
 interface Server {
   readonly name: string;
@@ -111,7 +95,7 @@ describeWithBinaries('MySQL alerts on a real mysqld_exporter and Prometheus (Mar
       rootPasswordSecret: { name: 'mysql-secret', key: 'root-password' },
       replicationPasswordSecret: { name: 'mysql-secret', key: 'replication-password' },
     });
-    groups = storeRuleGroups(Testing.synth(chart), 'mysql-rules');
+    groups = ruleGroupsOf(Testing.synth(chart), 'mysql-rules');
 
     [primary, replica] = await Promise.all([startServer('primary', 1), startServer('replica', 101)]);
     sql(primary, "CREATE USER 'replicator'@'%' IDENTIFIED BY 'repl'; GRANT REPLICATION SLAVE ON *.* TO 'replicator'@'%';");

@@ -13,12 +13,10 @@ import { join } from 'path';
 import { AlertRules } from '../../lib/observability/alert-rules';
 import { DEFAULT_POSTGRES_REPLICATION_LAG_BYTES, postgresRuleGroups } from '../../lib/observability/store-rules/postgres';
 import { StoreSeries } from '../../lib/observability/store-rules/store-selector';
-import { PROMETHEUS_BINARIES, PrometheusServer, RuleFileGroup } from '../support/prometheus';
-import { describeWithBinaries, findBinary, freePort, ServerProcess, tempDir, waitFor } from '../support/real-servers';
+import { PROMETHEUS_BINARIES, PrometheusServer, RuleFileGroup, ruleGroupsOf } from '../support/prometheus';
+import { describeWithBinaries, findBinary, freePort, postgresServerUser, ServerProcess, tempDir, versionOf, waitFor } from '../support/real-servers';
 import { POSTGRES_EXPORTER_METRICS } from '../../lib/observability/dashboards/store-metrics';
 import { metricsOfRules } from '../support/promql';
-
-type Obj = any;
 
 const BIN_DIR = ['17', '16', '15', '14'].map((v) => `/usr/lib/postgresql/${v}/bin`).find((d) => existsSync(join(d, 'postgres')));
 const binary = (name: string): string | undefined => (BIN_DIR && existsSync(join(BIN_DIR, name)) ? join(BIN_DIR, name) : undefined);
@@ -38,31 +36,8 @@ const NAMESPACE = 'store-test';
 const PASSWORD = 'app-pw$\'"x';
 const REPLICATION_PASSWORD = 'repl pw';
 
-/** The rule groups of a synthesized PrometheusRule, `for:` shortened for the test. */
-function storeRuleGroups(objects: Obj[], name: string, forDuration = '3s'): RuleFileGroup[] {
-  const rule = objects.find((o) => o.kind === 'PrometheusRule' && o.metadata.name === name);
-  if (!rule) throw new Error(`no PrometheusRule ${name}`);
-  return rule.spec.groups.map((g: Obj) => ({ name: g.name, rules: g.rules.map((r: Obj) => (r.for ? { ...r, for: forDuration } : r)) }));
-}
-
-function versionOf(command: string): string {
-  const result = spawnSync(command, ['--version'], { encoding: 'utf8' });
-  return `${result.stdout}${result.stderr}`.split('\n')[0].trim();
-}
-
-/** The unprivileged user PostgreSQL runs as when the tests run as root. */
-function serverUser(): { uid: number; gid: number } | undefined {
-  if (process.getuid?.() !== 0) return undefined;
-  for (const name of ['postgres', 'nobody']) {
-    const uid = spawnSync('id', ['-u', name], { encoding: 'utf8' });
-    const gid = spawnSync('id', ['-g', name], { encoding: 'utf8' });
-    if (uid.status === 0 && gid.status === 0) return { uid: Number(uid.stdout.trim()), gid: Number(gid.stdout.trim()) };
-  }
-  throw new Error('running as root, but there is neither a postgres nor a nobody user to run PostgreSQL as');
-}
-
 describeWithBinaries('PostgreSQL alerts on a real postgres_exporter and Prometheus', BINARIES, 'postgresql prometheus prometheus-postgres-exporter', () => {
-  const user = serverUser();
+  const user = postgresServerUser();
   let dir: { path: string; remove: () => void };
   const ports = { primary: 0, standby: 0 };
   const servers: Record<'primary' | 'standby', ServerProcess | undefined> = { primary: undefined, standby: undefined };
@@ -135,7 +110,7 @@ describeWithBinaries('PostgreSQL alerts on a real postgres_exporter and Promethe
         series: new StoreSeries(NAMESPACE), primaryJob: 'postgres', standby: { job: 'postgres-standby', replicas: 1 }, replicationLagBytes: DEFAULT_POSTGRES_REPLICATION_LAG_BYTES,
       }),
     });
-    groups = storeRuleGroups(Testing.synth(chart), 'postgres-rules');
+    groups = ruleGroupsOf(Testing.synth(chart), 'postgres-rules');
 
     ports.primary = await freePort();
     ports.standby = await freePort();

@@ -13,12 +13,10 @@ import { mkdirSync } from 'fs';
 import { join } from 'path';
 import { Redis } from '../../lib/data/redis/redis';
 import { RedisCluster } from '../../lib/data/redis/redis-cluster';
-import { PROMETHEUS_BINARIES, PrometheusServer, RuleFileGroup, ScrapeJob } from '../support/prometheus';
-import { describeWithBinaries, findBinary, freePort, run, ServerProcess, tempDir, waitFor } from '../support/real-servers';
+import { PROMETHEUS_BINARIES, PrometheusServer, RuleFileGroup, ruleGroupsOf, ScrapeJob } from '../support/prometheus';
+import { describeWithBinaries, findBinary, freePort, run, ServerProcess, tempDir, versionOf, waitFor } from '../support/real-servers';
 import { REDIS_EXPORTER_METRICS } from '../../lib/observability/dashboards/store-metrics';
 import { metricsOfRules } from '../support/promql';
-
-type Obj = any;
 
 const BINARIES = {
   ...PROMETHEUS_BINARIES,
@@ -29,18 +27,6 @@ const BINARIES = {
 const PASSWORD = 'redis pw $\'"';
 const SINGLE = 'cache-single';
 const CLUSTER = 'cache-cluster';
-
-/** The rule groups of a synthesized PrometheusRule, `for:` shortened and renamed for the test. */
-function storeRuleGroups(objects: Obj[], name: string, prefix: string, forDuration = '3s'): RuleFileGroup[] {
-  const rule = objects.find((o) => o.kind === 'PrometheusRule' && o.metadata.name === name);
-  if (!rule) throw new Error(`no PrometheusRule ${name}`);
-  return rule.spec.groups.map((g: Obj) => ({ name: `${prefix}-${g.name}`, rules: g.rules.map((r: Obj) => (r.for ? { ...r, for: forDuration } : r)) }));
-}
-
-function versionOf(command: string, flag = '--version'): string {
-  const result = spawnSync(command, [flag], { encoding: 'utf8', timeout: 5_000 });
-  return `${result.stdout}${result.stderr}`.split('\n')[0].trim();
-}
 
 interface Server {
   readonly name: string;
@@ -97,7 +83,7 @@ describeWithBinaries('Redis alerts on a real redis_exporter and Prometheus', BIN
     new Redis(single, 'redis', { storage: { size: '1Gi' }, passwordSecret: { name: 'redis-secret', key: 'password' }, replicas: 1 });
     const cluster = new Chart(Testing.app(), 'cluster', { namespace: CLUSTER });
     new RedisCluster(cluster, 'redis', { storage: { size: '1Gi' }, passwordSecret: { name: 'redis-secret', key: 'password' }, masters: 3, replicasPerMaster: 0 });
-    groups = [...storeRuleGroups(Testing.synth(single), 'redis-rules', 'single'), ...storeRuleGroups(Testing.synth(cluster), 'redis-rules', 'cluster')];
+    groups = [...ruleGroupsOf(Testing.synth(single), 'redis-rules', { prefix: 'single' }), ...ruleGroupsOf(Testing.synth(cluster), 'redis-rules', { prefix: 'cluster' })];
 
     primary = await startServer('primary', []);
     replica = await startServer('replica', ['--replicaof', '127.0.0.1', String(primary.port)]);

@@ -137,3 +137,18 @@ export class PrometheusServer {
     this.dir.remove();
   }
 }
+
+/**
+ * The rule groups of a synthesized PrometheusRule (`name` among `objects`) for a test Prometheus:
+ * `for:` shortened so alerts fire within seconds, group names prefixed where two stores' rules
+ * share one server.
+ */
+export function ruleGroupsOf(objects: readonly Record<string, any>[], name: string, options: { forDuration?: string; prefix?: string } = {}): RuleFileGroup[] {
+  const rule = objects.find((o) => o.kind === 'PrometheusRule' && o.metadata.name === name);
+  if (!rule) throw new Error(`no PrometheusRule ${name}`);
+  const forDuration = options.forDuration ?? '3s';
+  return rule.spec.groups.map((g: Record<string, any>) => ({
+    name: options.prefix ? `${options.prefix}-${g.name}` : g.name,
+    rules: g.rules.map((r: Record<string, any>) => (r.for ? { ...r, for: forDuration } : r)),
+  }));
+}

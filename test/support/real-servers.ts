@@ -152,3 +152,23 @@ export async function waitFor(what: string, check: () => boolean | Promise<boole
     await new Promise((r) => setTimeout(r, intervalMs));
   }
 }
+
+/** The first line a binary prints for `--version` (or `flag`; some print it on stderr), for test output. */
+export function versionOf(binary: string, flag = '--version'): string {
+  const result = spawnSync(binary, [flag], { encoding: 'utf8', timeout: 5_000 });
+  return `${result.stdout}${result.stderr}`.split('\n')[0].trim();
+}
+
+/**
+ * The unprivileged user PostgreSQL runs as when the tests run as root (it refuses to run as root):
+ * Debian's `postgres`, else `nobody`; undefined when the tests do not run as root.
+ */
+export function postgresServerUser(): { name: string; uid: number; gid: number } | undefined {
+  if (process.getuid?.() !== 0) return undefined;
+  for (const name of ['postgres', 'nobody']) {
+    const uid = spawnSync('id', ['-u', name], { encoding: 'utf8' });
+    const gid = spawnSync('id', ['-g', name], { encoding: 'utf8' });
+    if (uid.status === 0 && gid.status === 0) return { name, uid: Number(uid.stdout.trim()), gid: Number(gid.stdout.trim()) };
+  }
+  throw new Error('running as root, but there is neither a postgres nor a nobody user to run PostgreSQL as');
+}
