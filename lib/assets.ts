@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'fs';
+import { existsSync, readdirSync, readFileSync } from 'fs';
 import { dirname, join } from 'path';
 
 let packageRoot: string | undefined;
@@ -23,4 +23,13 @@ function findPackageRoot(): string {
  */
 export function readAsset(pathFromRoot: string): string {
   return readFileSync(join(findPackageRoot(), pathFromRoot), 'utf8');
+}
+
+/** Every `.sh` file of a folder shipped with the package, by file name, in name order. */
+export function readShellAssets(folderFromRoot: string): Record<string, string> {
+  const files: Record<string, string> = {};
+  for (const file of readdirSync(join(findPackageRoot(), folderFromRoot)).filter((f) => f.endsWith('.sh')).sort()) {
+    files[file] = readAsset(`${folderFromRoot}/${file}`);
+  }
+  return files;
 }

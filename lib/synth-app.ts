@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import { ApiObject, App, Chart, DependencyGraph } from 'cdk8s';
+import { RESTORE_FOLDER, RestoreChart } from './backup/restore-chart';
 import { manifestYamlDocuments } from './manifest-yaml';
 import { PolicyViolationError } from './policy/policy-violation-error';
 import { renderOnce, withRenderCache } from './render-cache';
@@ -13,6 +14,18 @@ export interface SynthResult {
   readonly files: number;
   /** Kubernetes objects in them. */
   readonly objects: number;
+}
+
+/**
+ * A chart's file: `<NNNN>-<chart>.k8s.yaml` numbered in dependency order, or for a restore chart
+ * `restore/<chart>.k8s.yaml`, a folder `kubectl apply -f <outdir>` does not read.
+ */
+function chartFile(outdir: string, chart: Chart, nextIndex: () => number): string {
+  if (RestoreChart.isRestoreChart(chart)) {
+    mkdirSync(join(outdir, RESTORE_FOLDER), { recursive: true });
+    return join(outdir, RESTORE_FOLDER, `${chart.node.id}.k8s.yaml`);
+  }
+  return join(outdir, `${String(nextIndex()).padStart(4, '0')}-${chart.node.id}.k8s.yaml`);
 }
 
 /**
@@ -29,13 +42,14 @@ export function synthesizeApp(app: App): SynthResult {
     if (errors.length > 0) throw new PolicyViolationError(errors);
     mkdirSync(app.outdir, { recursive: true });
     let objectCount = 0;
-    app.charts.forEach((chart, index) => {
+    let index = 0;
+    for (const chart of app.charts) {
       const objects = new DependencyGraph(chart.node).topology()
         .filter((c): c is ApiObject => ApiObject.isApiObject(c) && Chart.of(c) === chart)
         .map(renderOnce);
       objectCount += objects.length;
-      writeFileSync(join(app.outdir, `${String(index).padStart(4, '0')}-${chart.node.id}.k8s.yaml`), manifestYamlDocuments(objects));
-    });
+      writeFileSync(chartFile(app.outdir, chart, () => index++), manifestYamlDocuments(objects));
+    }
     return { outdir: app.outdir, files: app.charts.length, objects: objectCount };
   });
 }

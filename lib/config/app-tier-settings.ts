@@ -1,4 +1,5 @@
 import { AppConfigProps, ReleaseSettings } from '../app-config';
+import { BackupSettings } from '../backup/backup-settings';
 import { ApiServiceProps } from '../api-service';
 import { AppIngressProps } from '../ingress';
 import { ModelServiceProps } from '../model-service';
@@ -82,6 +83,11 @@ export interface AppTierSettings {
    * @default - kube-prometheus-stack defaults (release label `kube-prometheus-stack`, namespace `monitoring`)
    */
   readonly monitoring?: EnvironmentMonitoringSettings;
+  /**
+   * Where every store of the environment is backed up (R26-R30): the bucket, the restic password
+   * and bucket credentials as Secret references, time zone and retention.
+   */
+  readonly backup: BackupSettings;
   /**
    * Create the referenced Secrets from a secret manager through the External Secrets Operator.
    * Required where `production` is true.

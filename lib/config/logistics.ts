@@ -123,6 +123,15 @@ export const logistics: SolutionDefinition<LogisticsSettings> = defineSolution<L
       dataNode: { replicas: 2 },
       indexNode: { replicas: 1 },
     },
+    // R26-R30: every store backs up with restic to its environment's own bucket (set per
+    // environment below), encrypted with the password in backup-secret.
+    backup: {
+      repository: { endpoint: 'https://s3.example.com', bucket: 'logistics-dev-backups', endpointCidrs: ['203.0.113.0/24'] },
+      passwordSecret: { name: 'backup-secret', key: 'restic-password' },
+      accessKeyIdSecret: { name: 'backup-secret', key: 'access-key-id' },
+      secretAccessKeySecret: { name: 'backup-secret', key: 'secret-access-key' },
+      timeZone: 'Asia/Shanghai',
+    },
   },
   environments: {
     dev: {
@@ -173,6 +182,7 @@ export const logistics: SolutionDefinition<LogisticsSettings> = defineSolution<L
       },
     },
     test: {
+      backup: { repository: { bucket: 'logistics-test-backups' } },
       application: { release: { grayPercentage: 10, abTests: { eta_model_v2: 50 } } },
       // Test alerts reach the team by e-mail only, and the on-call's DingTalk group too.
       monitoring: {
@@ -199,6 +209,7 @@ export const logistics: SolutionDefinition<LogisticsSettings> = defineSolution<L
       },
     },
     prod: {
+      backup: { repository: { bucket: 'logistics-prod-backups' } },
       production: true,
       application: { release: { grayPercentage: 10 } },
       secretManager: { storeName: 'vault-backend' },

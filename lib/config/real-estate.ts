@@ -105,6 +105,15 @@ export const realEstate: SolutionDefinition<RealEstateSettings> = defineSolution
         },
       },
     },
+    // R26-R30: every store backs up with restic to its environment's own bucket (set per
+    // environment below), encrypted with the password in backup-secret.
+    backup: {
+      repository: { endpoint: 'https://s3.example.com', bucket: 'real-estate-dev-backups', endpointCidrs: ['203.0.113.0/24'] },
+      passwordSecret: { name: 'backup-secret', key: 'restic-password' },
+      accessKeyIdSecret: { name: 'backup-secret', key: 'access-key-id' },
+      secretAccessKeySecret: { name: 'backup-secret', key: 'secret-access-key' },
+      timeZone: 'Asia/Shanghai',
+    },
   },
   environments: {
     dev: {
@@ -140,6 +149,7 @@ export const realEstate: SolutionDefinition<RealEstateSettings> = defineSolution
       },
     },
     test: {
+      backup: { repository: { bucket: 'real-estate-test-backups' } },
       application: { release: { grayPercentage: 10, abTests: { hybrid_vs_collaborative: 50 } } },
       // Test alerts reach the team by e-mail only, and the on-call's DingTalk group too.
       monitoring: {
@@ -156,6 +166,7 @@ export const realEstate: SolutionDefinition<RealEstateSettings> = defineSolution
       milvus: { storage: { size: '20Gi' }, objectStorage: { minio: { storage: { size: '20Gi' } } } },
     },
     prod: {
+      backup: { repository: { bucket: 'real-estate-prod-backups' } },
       production: true,
       application: { release: { grayPercentage: 10 } },
       // Seed 004's fault plan switches over to a standby: prod runs one, with its own read Service.

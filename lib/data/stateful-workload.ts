@@ -1,4 +1,5 @@
 import { k8s } from 'cdk8s-plus-27';
+import { StoreBackup, StoreBackupProps } from '../backup/store-backup';
 import { Workload } from '../workload';
 import { KEEP_ON_PRUNE_ANNOTATIONS, RETAIN_CLAIMS, StorageOptions, volumeClaimTemplate } from './storage';
 
@@ -66,6 +67,15 @@ export abstract class StatefulWorkload extends Workload {
         ports: servicePorts(ports),
       },
     });
+  }
+
+  /**
+   * Backs this store up (R26-R30): CronJobs running the store's backup scripts, restore Jobs in the
+   * environment's `restore/` folder, and the NetworkPolicy that lets them reach the store and the
+   * bucket. The backup's objects belong to the store's construct, beside its StatefulSet.
+   */
+  public addBackup(props: StoreBackupProps): StoreBackup {
+    return new StoreBackup(this, 'Backup', props);
   }
 
   /**

@@ -1,4 +1,5 @@
 import { App, Chart } from 'cdk8s';
+import { BACKUP_CONTEXT_KEY, BackupSettings } from '../backup/backup-settings';
 import { AppNamespace } from '../namespace';
 import { SynthResult, synthesizeApp } from '../synth-app';
 import { EnvironmentMonitoringSettings } from '../observability/environment-monitoring-settings';
@@ -24,6 +25,11 @@ export interface EnvironmentAppProps {
   readonly dnsPeers?: readonly NetworkPeer[];
   /** @default - the monitoring defaults (see MonitoringSettings) */
   readonly monitoring?: EnvironmentMonitoringSettings;
+  /**
+   * Where the stores' backups go; every store backs up when set.
+   * @default - no backups
+   */
+  readonly backup?: BackupSettings;
   /** Folder the YAML files are written to: dist/<solution>/<environment>. */
   readonly outdir: string;
 }
@@ -31,7 +37,8 @@ export interface EnvironmentAppProps {
 /**
  * One solution in one environment, synthesized into its own folder as three files that
  * `kubectl apply -f <folder>` applies in order: `0000-namespace` (the Namespace and its
- * default-deny policy), `0001-data` (stores), `0002-app` (application tier).
+ * default-deny policy), `0001-data` (stores and their backups), `0002-app` (application tier); and
+ * the stores' restore Jobs in `restore/`, which that command does not read.
  */
 export class EnvironmentApp extends App {
   public readonly solution: string;
@@ -52,6 +59,7 @@ export class EnvironmentApp extends App {
     this.node.setContext(PRODUCTION_CONTEXT_KEY, props.production);
     if (props.dnsPeers) this.node.setContext(DNS_PEERS_CONTEXT_KEY, props.dnsPeers);
     if (props.monitoring) this.node.setContext(MONITORING_CONTEXT_KEY, props.monitoring);
+    if (props.backup) this.node.setContext(BACKUP_CONTEXT_KEY, props.backup);
 
     const namespaceChart = new Chart(this, 'namespace');
     this.namespace = new AppNamespace(namespaceChart, 'namespace', { name: props.namespace });

@@ -32,6 +32,7 @@ export function buildEnvironment<S extends AppTierSettings>(
     production: resolved.production,
     dnsPeers: dnsPeersOf(resolved.settings.dns),
     monitoring: resolved.settings.monitoring,
+    backup: resolved.settings.backup,
     outdir: join(outdir, resolved.solution, resolved.environment),
   });
   solution.build(app, resolved.settings);

@@ -1,0 +1,67 @@
+import { k8s } from 'cdk8s-plus-27';
+import { secureContainer } from '../container';
+import { ResourceRequirements } from '../resources';
+import { envFromSecret } from '../secret-ref';
+import { BackupSettings } from './backup-settings';
+
+/** Where the backup pods find restic (copied from the official image) and the scripts. */
+export const BACKUP_BIN_DIR = '/backup/bin';
+export const BACKUP_SCRIPTS_DIR = '/backup/scripts';
+export const BACKUP_CACHE_DIR = '/backup/cache';
+export const BACKUP_SCRATCH_DIR = '/backup/scratch';
+export const RESTIC_BINARY = `${BACKUP_BIN_DIR}/restic`;
+
+export const DEFAULT_RESTIC_IMAGE = 'restic/restic:0.17.3';
+
+const INSTALL_RESOURCES: ResourceRequirements = {
+  requests: { cpu: '10m', memory: '16Mi' },
+  limits: { cpu: '100m', memory: '64Mi' },
+};
+
+/**
+ * Copies the static restic binary of the official image into the pod's `backup-bin` volume, so the
+ * store's own image (with its dump and restore tools and bash) runs the scripts with restic beside
+ * them: no image of our own to build, patch and pin.
+ */
+export function installResticContainer(image: string): k8s.Container {
+  return secureContainer({
+    name: 'install-restic',
+    image,
+    resources: INSTALL_RESOURCES,
+    command: ['cp', '/usr/bin/restic', RESTIC_BINARY],
+    volumeMounts: [{ name: 'backup-bin', mountPath: BACKUP_BIN_DIR }],
+  });
+}
+
+/** The volumes {@link installResticContainer} and the restic cache need (emptyDirs). */
+export function resticVolumes(): k8s.Volume[] {
+  return [
+    { name: 'backup-bin', emptyDir: { sizeLimit: k8s.Quantity.fromString('128Mi') } },
+    { name: 'backup-cache', emptyDir: { sizeLimit: k8s.Quantity.fromString('2Gi') } },
+  ];
+}
+
+export function resticVolumeMounts(): k8s.VolumeMount[] {
+  return [
+    { name: 'backup-bin', mountPath: BACKUP_BIN_DIR, readOnly: true },
+    { name: 'backup-cache', mountPath: BACKUP_CACHE_DIR },
+  ];
+}
+
+/** restic's repository URL of `store` (`<store>-archive` for archives) in the environment's bucket. */
+export function repositoryUrl(settings: BackupSettings, prefix: string, store: string): string {
+  const endpoint = settings.repository.endpoint.replace(/\/+$/, '');
+  return `s3:${endpoint}/${settings.repository.bucket}/${prefix}/${store}`;
+}
+
+/** The environment restic and the scripts read: binary, password and bucket keys (from Secrets), cache. */
+export function resticEnv(settings: BackupSettings, backupHost: string): k8s.EnvVar[] {
+  return [
+    { name: 'RESTIC', value: RESTIC_BINARY },
+    envFromSecret('RESTIC_PASSWORD', settings.passwordSecret),
+    envFromSecret('AWS_ACCESS_KEY_ID', settings.accessKeyIdSecret),
+    envFromSecret('AWS_SECRET_ACCESS_KEY', settings.secretAccessKeySecret),
+    { name: 'RESTIC_CACHE_DIR', value: BACKUP_CACHE_DIR },
+    { name: 'BACKUP_HOST', value: backupHost },
+  ];
+}

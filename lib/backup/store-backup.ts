@@ -1,0 +1,317 @@
+import { Chart } from 'cdk8s';
+import { k8s } from 'cdk8s-plus-27';
+import { Construct } from 'constructs';
+import { readShellAssets } from '../assets';
+import { secureContainer } from '../container';
+import { Validator } from '../validation';
+import { ServiceEndpoint, Workload } from '../workload';
+import { BACKUP_JOB_KINDS, BackupJobKind, backupCronJobName } from './backup-jobs';
+import { BackupRepository } from './backup-repository';
+import { BackupScheduleSettings } from './backup-settings';
+import { CronScheduleError, describeStart, firstCommonStart, longestGapMinutes, parseCron, startMinutes } from './cron-schedule';
+import { RestoreChart } from './restore-chart';
+import {
+  BACKUP_SCRATCH_DIR, BACKUP_SCRIPTS_DIR, installResticContainer, resticEnv, resticVolumeMounts, resticVolumes,
+} from './restic-tools';
+
+/** One scheduled job of a store's backup: what runs, and when unless configured otherwise. */
+export interface StoreBackupJob {
+  readonly kind: BackupJobKind;
+  /** The script (a file of `scripts`) and its arguments. */
+  readonly command: readonly string[];
+  /**
+   * Five-field cron schedule, in the environment's backup time zone.
+   * @default - the kind's default (BACKUP_JOB_KINDS)
+   */
+  readonly schedule?: string;
+  /**
+   * Size of the job's scratch volume at SCRATCH_DIR: a generic ephemeral volume for restore tests
+   * and verifies that unpack a whole backup.
+   * @default - a 2Gi emptyDir
+   */
+  readonly scratchSize?: string;
+  /** Extra environment of this job only. @default - none */
+  readonly env?: readonly k8s.EnvVar[];
+}
+
+/** A restore a person starts: written into the environment's `restore/` folder, never applied by `kubectl apply -f <env>/`. */
+export interface StoreRestoreJob {
+  /** The Job's name. */
+  readonly name: string;
+  /** The script and its arguments; `$(RESTORE_TARGET_TIME)` expands to the target (`latest` by default). */
+  readonly command: readonly string[];
+  /** What it does and what must happen before and after (an annotation on the Job; the runbook says more). */
+  readonly description: string;
+  /** @default - none */
+  readonly env?: readonly k8s.EnvVar[];
+  /** Volumes the restore writes to (a store's data volume). @default - none */
+  readonly volumes?: readonly k8s.Volume[];
+  /** @default - none */
+  readonly volumeMounts?: readonly k8s.VolumeMount[];
+  /** Size of the scratch volume. @default - a 2Gi emptyDir */
+  readonly scratchSize?: string;
+}
+
+export interface StoreBackupProps {
+  /** Name of the backup's objects: ServiceAccount, NetworkPolicy, scripts ConfigMap, CronJobs `<name>-<kind>`. */
+  readonly name: string;
+  /** The store's name: its restic repository is `<prefix>/<store>` (and `<prefix>/<store>-archive`). */
+  readonly store: string;
+  readonly repository: BackupRepository;
+  /** The store's own official image (its dump and restore tools, bash); restic is copied in. */
+  readonly image: string;
+  /** Version label: the image tag. */
+  readonly version: string;
+  /** The image's user (999 for mysql, postgres, redis). */
+  readonly runAsUser: number;
+  /** Script file name -> contents: the store's `backup/` folder; lib/backup's (restic.sh, prune.sh) are added. */
+  readonly scripts: Readonly<Record<string, string>>;
+  /** How the scripts reach the store (hosts, ports, Secret references). */
+  readonly env: readonly k8s.EnvVar[];
+  /**
+   * The store archives binary logs or WAL: the scripts get ARCHIVE_REPOSITORY, a repository of its
+   * own so that prune and check of the full backups never block the archiver.
+   * @default false
+   */
+  readonly archive?: boolean;
+  readonly jobs: readonly StoreBackupJob[];
+  readonly restores: readonly StoreRestoreJob[];
+  /** The store endpoints the jobs connect to (NetworkPolicy egress here, ingress there). */
+  readonly connections: readonly ServiceEndpoint[];
+  /**
+   * Where the store's backup options are in the configuration, for errors: `mysql.backup`.
+   * @default '<name>'
+   */
+  readonly configPath?: string;
+  /**
+   * Schedules from the store's configuration, over the jobs' own.
+   * @default - the jobs' schedules
+   */
+  readonly schedules?: BackupScheduleSettings;
+}
+
+/** The configuration key of each kind's schedule. */
+const SCHEDULE_KEYS: Readonly<Record<BackupJobKind, keyof BackupScheduleSettings>> = {
+  [BackupJobKind.FULL]: 'full',
+  [BackupJobKind.INCREMENTAL]: 'incremental',
+  [BackupJobKind.PRUNE]: 'prune',
+  [BackupJobKind.VERIFY]: 'verify',
+  [BackupJobKind.RESTORE_TEST]: 'restoreTest',
+};
+
+/** Kinds every store must schedule: a full backup, its prune, verify and restore test. */
+const REQUIRED_KINDS = [BackupJobKind.FULL, BackupJobKind.PRUNE, BackupJobKind.VERIFY, BackupJobKind.RESTORE_TEST];
+const TMP_SIZE = '2Gi';
+
+/**
+ * A store's backups (R26-R30) as Kubernetes objects: a CronJob per job kind running the store's
+ * scripts in the store's own image with restic beside them, safe by construction (no overlapping
+ * runs, a start deadline, retries, a run deadline, kept history, the environment's time zone,
+ * schedules that meet their cadence and never start together), a NetworkPolicy that lets the jobs
+ * reach exactly the store and the bucket, and the restore Jobs in the environment's `restore/`
+ * folder. Made by the store through {@link StatefulWorkload.addBackup}.
+ */
+export class StoreBackup extends Workload {
+  public readonly repositoryUrl: string;
+  public readonly archiveRepositoryUrl?: string;
+  public readonly cronJobs: Partial<Record<BackupJobKind, k8s.KubeCronJob>> = {};
+  public readonly restoreJobs: k8s.KubeJob[] = [];
+  public readonly scriptsConfigMap: k8s.KubeConfigMap;
+  /** The chart written to `restore/<store>.k8s.yaml`. */
+  public readonly restoreChart: RestoreChart;
+  private readonly props: StoreBackupProps;
+  /** Every script of the ConfigMap: the shared ones and the store's. */
+  private readonly scripts: Readonly<Record<string, string>>;
+  private readonly configValidator: Validator;
+
+  constructor(scope: Construct, id: string, props: StoreBackupProps) {
+    super(scope, id, { name: props.name, component: 'backup', version: props.version, runAsUser: props.runAsUser });
+    this.props = props;
+    this.scripts = { ...readShellAssets('lib/backup'), ...props.scripts };
+    const v = Validator.of(this, props.configPath ?? this.name);
+    this.configValidator = v;
+    const repository = props.repository;
+    this.repositoryUrl = repository.repositoryOf(props.store);
+    this.archiveRepositoryUrl = props.archive ? repository.repositoryOf(`${props.store}-archive`) : undefined;
+
+    const configured = props.schedules ?? {};
+    for (const key of Object.keys(configured)) {
+      const kind = (Object.keys(SCHEDULE_KEYS) as BackupJobKind[]).find((k) => SCHEDULE_KEYS[k] === key);
+      if (!kind || !props.jobs.some((j) => j.kind === kind)) {
+        v.fail(`schedules.${key}`, `one of the schedules this store runs (${props.jobs.map((j) => SCHEDULE_KEYS[j.kind]).join(', ')})`, configured[key as keyof BackupScheduleSettings]);
+      }
+    }
+    const jobs = props.jobs.map((j) => ({ ...j, schedule: configured[SCHEDULE_KEYS[j.kind]] ?? j.schedule ?? BACKUP_JOB_KINDS[j.kind].defaultSchedule }));
+    const kinds = jobs.map((j) => j.kind);
+    for (const kind of REQUIRED_KINDS) {
+      if (!kinds.includes(kind)) v.fail('jobs', `a ${kind} job (every store backs up, prunes, verifies and restore-tests)`, kinds);
+    }
+    if (new Set(kinds).size !== kinds.length) v.fail('jobs', 'one job per kind', kinds);
+    validateSchedules(v, jobs);
+
+    for (const endpoint of props.connections) this.connectTo(endpoint);
+    for (const peer of repository.endpointPeers) this.allowEgressTo(peer, repository.endpointPort);
+
+    this.scriptsConfigMap = new k8s.KubeConfigMap(this, 'Scripts', {
+      metadata: { name: `${this.name}-scripts`, labels: { ...this.labels.labels } },
+      data: this.scripts,
+    });
+
+    for (const job of jobs) this.cronJobs[job.kind] = this.addCronJob(job);
+
+    this.restoreChart = new RestoreChart(this, props.store, Chart.of(this).namespace);
+    for (const restore of props.restores) this.restoreJobs.push(this.addRestoreJob(restore));
+  }
+
+  private addCronJob(job: StoreBackupJob): k8s.KubeCronJob {
+    const spec = BACKUP_JOB_KINDS[job.kind];
+    const name = backupCronJobName(this.name, job.kind);
+    const podSpec = this.jobPodSpec({
+      command: job.command,
+      env: [...(job.env ?? []), { name: 'LOCK_WAIT_SECONDS', value: String(spec.lockWaitSeconds) }],
+      scratchSize: job.scratchSize,
+    });
+    return new k8s.KubeCronJob(this, `CronJob-${job.kind}`, {
+      metadata: { name, labels: { ...this.labels.labels } },
+      spec: {
+        schedule: job.schedule ?? spec.defaultSchedule,
+        timeZone: this.props.repository.timeZone,
+        concurrencyPolicy: 'Forbid',
+        // A start missed by more than this (controller down, cluster upgrade) is skipped, and the
+        // overdue alert tells; an hourly archive never starts late into the next hour's slot.
+        startingDeadlineSeconds: Math.min(3600, spec.cadenceMinutes * 30),
+        successfulJobsHistoryLimit: 3,
+        failedJobsHistoryLimit: 3,
+        jobTemplate: {
+          metadata: { labels: { ...this.labels.labels } },
+          spec: {
+            backoffLimit: 2,
+            activeDeadlineSeconds: spec.activeDeadlineSeconds,
+            template: {
+              metadata: this.podMetadata(),
+              // A fixed hostname: restic then sees a killed run's lock as its own host's dead
+              // process and `restic unlock` at the next start removes it at once.
+              spec: { ...podSpec, hostname: name },
+            },
+          },
+        },
+      },
+    });
+  }
+
+  private addRestoreJob(restore: StoreRestoreJob): k8s.KubeJob {
+    const podSpec = this.jobPodSpec({
+      command: restore.command,
+      env: [{ name: 'RESTORE_TARGET_TIME', value: 'latest' }, ...(restore.env ?? []), { name: 'LOCK_WAIT_SECONDS', value: '1800' }],
+      scratchSize: restore.scratchSize,
+      volumes: restore.volumes,
+      volumeMounts: restore.volumeMounts,
+    });
+    return new k8s.KubeJob(this.restoreChart, restore.name, {
+      metadata: {
+        name: restore.name,
+        labels: { ...this.labels.labels },
+        annotations: { 'ai-platform/restore': restore.description },
+      },
+      spec: {
+        // A restore that failed midway is re-run by a person who has read why, not retried.
+        backoffLimit: 0,
+        activeDeadlineSeconds: 12 * 3600,
+        ttlSecondsAfterFinished: 7 * 24 * 3600,
+        template: { metadata: this.podMetadata(), spec: { ...podSpec, hostname: restore.name } },
+      },
+    });
+  }
+
+  private jobPodSpec(options: {
+    command: readonly string[];
+    env: readonly k8s.EnvVar[];
+    scratchSize?: string;
+    volumes?: readonly k8s.Volume[];
+    volumeMounts?: readonly k8s.VolumeMount[];
+  }): k8s.PodSpec {
+    const repository = this.props.repository;
+    const [script, ...args] = options.command;
+    if (!(script in this.scripts)) this.configValidator.fail('jobs.command', `a script of the backup folders (${Object.keys(this.scripts).join(', ')})`, script);
+    const container = secureContainer({
+      name: 'backup',
+      image: this.props.image,
+      resources: repository.resources,
+      command: ['bash', `${BACKUP_SCRIPTS_DIR}/${script}`, ...args],
+      env: [
+        ...resticEnv(repository.settings, this.props.store),
+        { name: 'RESTIC_REPOSITORY', value: this.repositoryUrl },
+        ...(this.archiveRepositoryUrl ? [{ name: 'ARCHIVE_REPOSITORY', value: this.archiveRepositoryUrl }] : []),
+        { name: 'KEEP_FULL_DAYS', value: String(repository.keepFullDays) },
+        { name: 'KEEP_INCREMENTAL_DAYS', value: String(repository.keepIncrementalDays) },
+        { name: 'SCRATCH_DIR', value: BACKUP_SCRATCH_DIR },
+        { name: 'TMPDIR', value: '/tmp' },
+        { name: 'HOME', value: '/tmp' },
+        ...this.props.env,
+        ...options.env,
+      ],
+      volumeMounts: [
+        { name: 'scripts', mountPath: BACKUP_SCRIPTS_DIR, readOnly: true },
+        ...resticVolumeMounts(),
+        { name: 'scratch', mountPath: BACKUP_SCRATCH_DIR },
+        { name: 'tmp', mountPath: '/tmp' },
+        ...(options.volumeMounts ?? []),
+      ],
+    });
+    const scratch: k8s.Volume = options.scratchSize
+      ? {
+        name: 'scratch',
+        ephemeral: {
+          volumeClaimTemplate: {
+            metadata: { labels: { ...this.labels.selectorLabels } },
+            spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: k8s.Quantity.fromString(this.configValidator.storage('scratchSize', options.scratchSize)) } } },
+          },
+        },
+      }
+      : { name: 'scratch', emptyDir: { sizeLimit: k8s.Quantity.fromString(TMP_SIZE) } };
+    return this.podSpec({
+      initContainers: [installResticContainer(repository.resticImage)],
+      containers: [container],
+      volumes: [
+        { name: 'scripts', configMap: { name: `${this.name}-scripts`, defaultMode: 0o555 } },
+        ...resticVolumes(),
+        scratch,
+        { name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString(TMP_SIZE) } },
+        ...(options.volumes ?? []),
+      ],
+      spread: false,
+      restartPolicy: 'Never',
+    });
+  }
+}
+
+/**
+ * Each schedule parses, runs as often as its kind must (a daily full backup cannot be weekly), and
+ * no two jobs of the store start in the same minute.
+ */
+function validateSchedules(v: Validator, jobs: readonly StoreBackupJob[]): void {
+  const starts: { kind: BackupJobKind; schedule: string; minutes: number[] }[] = [];
+  for (const job of jobs) {
+    const spec = BACKUP_JOB_KINDS[job.kind];
+    const schedule = job.schedule ?? spec.defaultSchedule;
+    const field = `schedules.${SCHEDULE_KEYS[job.kind]}`;
+    let minutes: number[];
+    try {
+      minutes = startMinutes(parseCron(schedule));
+    } catch (e) {
+      if (!(e instanceof CronScheduleError)) throw e;
+      v.fail(field, `a five-field cron schedule (${e.message})`, schedule);
+    }
+    const gap = longestGapMinutes(minutes);
+    if (gap > spec.cadenceMinutes) {
+      v.fail(field, `a schedule that runs ${spec.cadence} (its longest gap is ${Number.isFinite(gap) ? `${Math.round(gap / 60)}h` : 'forever'})`, schedule);
+    }
+    for (const other of starts) {
+      const common = firstCommonStart(other.minutes, minutes);
+      if (common !== undefined) {
+        v.fail(field, `a schedule that never starts with ${other.kind} (${other.schedule}); both start at ${describeStart(common)}`, schedule);
+      }
+    }
+    starts.push({ kind: job.kind, schedule, minutes });
+  }
+}
