@@ -91,15 +91,23 @@ export class AppConfig extends Construct {
     this.propertiesFile = Object.keys(all).sort().map((k) => `${k}=${all[k]}`).join('\n') + '\n';
 
     const settings = sortKeys(props.settings);
-    this.envConfigMapName = `${name}-env`;
-    this.propertiesConfigMapName = `${name}-properties`;
-    const labels = { ...new StandardLabels(this, { name, component: 'config' }).labels };
-    new k8s.KubeConfigMap(this, 'Env', { metadata: { name: this.envConfigMapName, labels }, data: settings });
-    new k8s.KubeConfigMap(this, 'Properties', {
-      metadata: { name: this.propertiesConfigMapName, labels },
-      data: { 'app.properties': this.propertiesFile },
-    });
     this.checksum = createHash('sha256').update(JSON.stringify(settings)).update(this.propertiesFile).digest('hex');
+    // Content-hashed names: a new configuration is a new ConfigMap, so the pods of each version
+    // keep reading their own, and a rollback (Argo Rollouts' abort, or a ReplicaSet scaled back)
+    // takes its configuration along (argo-rollouts #1297). Argo CD never prunes them, or the
+    // stable version's pods could not start after a release; old ones are removed by hand
+    // (README, "Releases").
+    const hash = this.checksum.slice(0, 10);
+    this.envConfigMapName = `${name}-env-${hash}`;
+    this.propertiesConfigMapName = `${name}-properties-${hash}`;
+    const labels = { ...new StandardLabels(this, { name, component: 'config' }).labels };
+    const annotations = { 'argocd.argoproj.io/sync-options': 'Prune=false' };
+    new k8s.KubeConfigMap(this, 'Env', { metadata: { name: this.envConfigMapName, labels, annotations }, data: settings, immutable: true });
+    new k8s.KubeConfigMap(this, 'Properties', {
+      metadata: { name: this.propertiesConfigMapName, labels, annotations },
+      data: { 'app.properties': this.propertiesFile },
+      immutable: true,
+    });
   }
 
   /** `envFrom` for every setting. */

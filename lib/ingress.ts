@@ -1,4 +1,5 @@
 import { k8s } from 'cdk8s-plus-27';
+import { StatelessService } from './stateless-service';
 import { Construct } from 'constructs';
 import { StandardLabels } from './labels';
 import { Validator } from './validation';
@@ -80,6 +81,8 @@ export class AppIngress extends Construct {
     });
     const controller = NetworkPeer.ingressController(props.controllerNamespace ?? 'ingress-nginx');
     props.backend.workload.allowIngressFrom(controller, props.backend.targetPort);
+    // A canary release of the backend splits traffic through this Ingress (ingress-nginx).
+    if (props.backend.workload instanceof StatelessService) props.backend.workload.rollout?.routeTrafficThrough(name);
 
     if (props.tls && (props.tls.acmeHttp01 ?? true)) {
       // cert-manager creates the solver pods in this namespace for the duration of a challenge;

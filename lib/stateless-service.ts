@@ -1,3 +1,4 @@
+import { Chart } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { Autoscaler, AutoscalingOptions } from './autoscaler';
@@ -5,6 +6,9 @@ import { secureContainer } from './container';
 import { imageName, ImageRef, validateImage } from './images';
 import { ResourceRequirements, validateResources } from './resources';
 import { APP_METRICS_PATH } from './observability/http-metrics';
+import { DeliveryOptions, DeliveryStrategy } from './delivery/delivery-options';
+import { ProgressiveRollout, ResolvedDelivery, resolveDelivery } from './delivery/progressive-rollout';
+import { POD_TEMPLATE_HASH_POD_LABEL } from './delivery/rollout-analysis';
 import { httpProbe } from './probes';
 import { NetworkPeer, ServiceEndpoint, Workload } from './workload';
 
@@ -52,6 +56,12 @@ export interface StatelessServiceProps {
    * @default - none
    */
   readonly volumes?: { readonly volume: k8s.Volume; readonly mountPath: string }[];
+  /**
+   * How a new version replaces the old one (R17): a rolling update, or an Argo Rollouts blue-green
+   * or canary release that analyses the new version and rolls back on its own.
+   * @default - a rolling update (DeliveryStrategy.ROLLING)
+   */
+  readonly delivery?: DeliveryOptions;
 }
 
 /** A directory the process writes to, backed by an emptyDir of at most `sizeLimit`. */
@@ -95,14 +105,19 @@ export interface AppMetricsDefaults {
 export const HTTP_PORT_NAME = 'http';
 
 /**
- * A Deployment behind a Service, with restricted pods, a rolling update that never drops below the
- * desired count, a PodDisruptionBudget when more than one pod runs, and an optional HPA. The API,
- * web tier and model services are this with their own defaults.
+ * A Deployment (or, for a blue-green or canary release, an Argo Rollouts Rollout) behind a Service,
+ * with restricted pods, a rolling update that never drops below the desired count, a
+ * PodDisruptionBudget when more than one pod runs, and an optional HPA. The API, web tier and model
+ * services are this with their own defaults.
  */
 export abstract class StatelessService extends Workload {
   /** Where other workloads reach this service. */
   public readonly endpoint: ServiceEndpoint;
-  public readonly deployment: k8s.KubeDeployment;
+  /** The Deployment, for the rolling strategy. */
+  public readonly deployment?: k8s.KubeDeployment;
+  /** The Rollout and its analysis, for the blue-green and canary strategies. */
+  public readonly rollout?: ProgressiveRollout;
+  public readonly delivery: ResolvedDelivery;
   public readonly service: k8s.KubeService;
   public readonly autoscaler?: Autoscaler;
   /** Pods at least (the HPA minimum when autoscaled). */
@@ -118,12 +133,16 @@ export abstract class StatelessService extends Workload {
     const replicas = v.integer('replicas', props.replicas ?? 2, 1, 100);
     v.integer('servicePort', defaults.servicePort, 1, 65535);
     const exposure = v.oneOf('exposure', props.exposure ?? ServiceExposure.CLUSTER_IP, Object.values(ServiceExposure));
+    this.delivery = resolveDelivery(v, 'delivery', props.delivery);
+    const progressive = this.delivery.strategy !== DeliveryStrategy.ROLLING;
 
     if (props.autoscaling) {
       this.autoscaler = new Autoscaler(this, 'Autoscaler', {
         name: this.name,
         labels: this.labels.labels,
-        target: { apiVersion: 'apps/v1', kind: 'Deployment', name: this.name },
+        target: progressive
+          ? { apiVersion: 'argoproj.io/v1alpha1', kind: 'Rollout', name: this.name }
+          : { apiVersion: 'apps/v1', kind: 'Deployment', name: this.name },
         ...props.autoscaling,
       });
     }
@@ -154,42 +173,60 @@ export abstract class StatelessService extends Workload {
       ? [{ key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' }]
       : undefined;
 
-    this.deployment = new k8s.KubeDeployment(this, 'Deployment', {
-      metadata: { name: this.name, labels: { ...this.labels.labels } },
+    const template: k8s.PodTemplateSpec = {
+      metadata: this.podMetadata(props.podAnnotations),
       spec: {
-        // With an HPA the replica count is the HPA's: leaving it out stops every apply from resetting it.
-        replicas: this.autoscaler ? undefined : replicas,
-        revisionHistoryLimit: 5,
-        selector: { matchLabels: { ...this.labels.selectorLabels } },
-        strategy: {
-          type: 'RollingUpdate',
-          rollingUpdate: { maxSurge: k8s.IntOrString.fromString('25%'), maxUnavailable: k8s.IntOrString.fromNumber(0) },
-        },
-        template: {
-          metadata: this.podMetadata(props.podAnnotations),
-          spec: {
-            ...this.podSpec({
-              containers: [container],
-              volumes: [
-                ...writable.map((w) => ({ name: w.name, emptyDir: { sizeLimit: k8s.Quantity.fromString(w.sizeLimit) } })),
-                ...extraVolumes.map((e) => e.volume),
-              ],
-              spread: this.minReplicas > 1,
-            }),
-            tolerations: gpuTolerations,
-          },
-        },
+        ...this.podSpec({
+          containers: [container],
+          volumes: [
+            ...writable.map((w) => ({ name: w.name, emptyDir: { sizeLimit: k8s.Quantity.fromString(w.sizeLimit) } })),
+            ...extraVolumes.map((e) => e.volume),
+          ],
+          spread: this.minReplicas > 1,
+        }),
+        tolerations: gpuTolerations,
       },
-    });
+    };
+    // With an HPA the replica count is the HPA's: leaving it out stops every apply from resetting it.
+    const fixedReplicas = this.autoscaler ? undefined : replicas;
 
-    this.service = new k8s.KubeService(this, 'Service', {
-      metadata: { name: this.name, labels: { ...this.labels.labels } },
+    const addService = (id: string, name: string, type: ServiceExposure) => new k8s.KubeService(this, id, {
+      metadata: { name, labels: { ...this.labels.labels } },
       spec: {
-        type: exposure,
+        type,
         selector: { ...this.labels.selectorLabels },
         ports: [{ name: HTTP_PORT_NAME, port: defaults.servicePort, targetPort: k8s.IntOrString.fromString(HTTP_PORT_NAME), protocol: 'TCP' }],
       },
     });
+    this.service = addService('Service', this.name, exposure);
+
+    if (progressive) {
+      this.rollout = new ProgressiveRollout(this, 'Rollout', {
+        name: this.name,
+        namespace: Chart.of(this).namespace ?? 'default',
+        labels: this.labels,
+        delivery: this.delivery,
+        replicas: fixedReplicas,
+        template,
+        addService: (name) => addService(`Service-${name}`, name, ServiceExposure.CLUSTER_IP),
+        http: defaults.appMetrics && { maxLatencyP95Seconds: defaults.appMetrics.latencyP95Seconds },
+      });
+    } else {
+      this.deployment = new k8s.KubeDeployment(this, 'Deployment', {
+        metadata: { name: this.name, labels: { ...this.labels.labels } },
+        spec: {
+          replicas: fixedReplicas,
+          revisionHistoryLimit: 5,
+          selector: { matchLabels: { ...this.labels.selectorLabels } },
+          strategy: {
+            type: 'RollingUpdate',
+            rollingUpdate: { maxSurge: k8s.IntOrString.fromString('25%'), maxUnavailable: k8s.IntOrString.fromNumber(0) },
+          },
+          template,
+        },
+      });
+    }
+
     this.endpoint = { host: this.name, port: defaults.servicePort, targetPort: defaults.containerPort, workload: this };
     if (exposure === ServiceExposure.LOAD_BALANCER) this.allowIngressFrom(NetworkPeer.anywhere(), defaults.containerPort);
 
@@ -197,7 +234,8 @@ export abstract class StatelessService extends Workload {
 
     if (defaults.appMetrics) {
       this.appMetrics = defaults.appMetrics;
-      this.addMetricsEndpoint({ portName: HTTP_PORT_NAME, port: defaults.containerPort, path: APP_METRICS_PATH });
+      // The pod-template hash as a label of every series: rollout analyses judge the new version's pods only.
+      this.addMetricsEndpoint({ portName: HTTP_PORT_NAME, port: defaults.containerPort, path: APP_METRICS_PATH, podTargetLabels: [POD_TEMPLATE_HASH_POD_LABEL] });
     }
   }
 }

@@ -146,6 +146,8 @@ export interface MetricsEndpointOptions {
   readonly intervalSeconds?: number;
   /** Name of the PodMonitor. @default - the workload's name */
   readonly name?: string;
+  /** Pod labels copied onto every scraped series (`rollouts-pod-template-hash`). @default - none */
+  readonly podTargetLabels?: string[];
 }
 
 /** What {@link Workload.podSpec} assembles into a restricted pod. */
@@ -254,6 +256,7 @@ export abstract class Workload extends Construct {
       metadata: { name, labels: { ...this.labels.labels, ...monitoring.discoveryLabels } },
       spec: {
         jobLabel: LABEL_NAME,
+        podTargetLabels: options.podTargetLabels,
         selector: { matchLabels: { ...this.labels.selectorLabels } },
         podMetricsEndpoints: [{
           port: options.portName,

@@ -85,13 +85,13 @@ describe('ApiService Deployment', () => {
 
   test('takes every setting from the env ConfigMap of its AppConfig', () => {
     const { objects } = build();
-    find(objects, 'ConfigMap', 'app-config-env');
-    expect(container(objects).envFrom).toEqual([{ configMapRef: { name: 'app-config-env' } }]);
+    const name = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name.startsWith('app-config-env-'))!.metadata.name;
+    expect(container(objects).envFrom).toEqual([{ configMapRef: { name } }]);
   });
 
   test('extra envFrom comes after the AppConfig ConfigMap', () => {
     const c = container(build({ envFrom: [{ configMapRef: { name: 'extra' } }] }).objects);
-    expect(c.envFrom).toEqual([{ configMapRef: { name: 'app-config-env' } }, { configMapRef: { name: 'extra' } }]);
+    expect(c.envFrom).toEqual([{ configMapRef: { name: expect.stringMatching(/^app-config-env-[0-9a-f]{10}$/) } }, { configMapRef: { name: 'extra' } }]);
   });
 
   test('secretEnv becomes secretKeyRef env only, sorted by name, never a value', () => {
@@ -118,9 +118,9 @@ describe('ApiService Deployment', () => {
 
   test('app.properties is mounted read-only at /etc/app from the properties ConfigMap', () => {
     const { objects } = build();
-    find(objects, 'ConfigMap', 'app-config-properties');
+    const name = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name.startsWith('app-config-properties-'))!.metadata.name;
     expect(container(objects).volumeMounts).toContainEqual({ name: 'app-properties', mountPath: '/etc/app', readOnly: true });
-    expect(podSpec(objects).volumes).toContainEqual({ name: 'app-properties', configMap: { name: 'app-config-properties' } });
+    expect(podSpec(objects).volumes).toContainEqual({ name: 'app-properties', configMap: { name } });
   });
 
   test('the checksum/config annotation is the AppConfig checksum and changes with the configuration', () => {
@@ -236,6 +236,8 @@ describe('ApiService metrics', () => {
     expect(monitor.metadata.labels.release).toBe('kube-prometheus-stack');
     expect(monitor.spec).toEqual({
       jobLabel: 'app.kubernetes.io/name',
+      // Each series carries its version's hash: rollout analyses judge the new pods only.
+      podTargetLabels: ['rollouts-pod-template-hash'],
       selector: { matchLabels: deployment(objects).spec.selector.matchLabels },
       podMetricsEndpoints: [{ port: 'http', path: '/metrics' }],
     });

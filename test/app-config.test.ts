@@ -10,8 +10,9 @@ function synth(props: AppConfigProps, id = 'application'): { config: AppConfig; 
   return { config, objects: Testing.synth(chart) };
 }
 
-function configMap(objects: K8sObject[], name: string): K8sObject {
-  const found = objects.filter((o) => o.kind === 'ConfigMap' && o.metadata.name === name);
+/** The ConfigMap `<prefix>-<content hash>`. */
+function configMap(objects: K8sObject[], prefix: string): K8sObject {
+  const found = objects.filter((o) => o.kind === 'ConfigMap' && new RegExp(`^${prefix}-[0-9a-f]{10}$`).test(o.metadata.name));
   expect(found).toHaveLength(1);
   return found[0];
 }
@@ -22,11 +23,15 @@ const base: AppConfigProps = {
 };
 
 describe('AppConfig ConfigMaps', () => {
-  test('makes <name>-env and <name>-properties, app-config by default', () => {
+  test('makes <name>-env-<hash> and <name>-properties-<hash>, app-config by default, named by their content', () => {
     const { config, objects } = synth(base);
-    expect(objects.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual(['ConfigMap/app-config-env', 'ConfigMap/app-config-properties']);
-    expect(config.envConfigMapName).toBe('app-config-env');
-    expect(config.propertiesConfigMapName).toBe('app-config-properties');
+    const hash = config.checksum.slice(0, 10);
+    expect(objects.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual([`ConfigMap/app-config-env-${hash}`, `ConfigMap/app-config-properties-${hash}`]);
+    expect(config.envConfigMapName).toBe(`app-config-env-${hash}`);
+    expect(config.propertiesConfigMapName).toBe(`app-config-properties-${hash}`);
+    // Another configuration is another ConfigMap: each version's pods keep their own (rollbacks take it along).
+    expect(synth({ ...base, settings: { ...base.settings, APP_ENV: 'test' } }).config.envConfigMapName).not.toBe(config.envConfigMapName);
+    for (const o of objects) expect([o.immutable, o.metadata.annotations]).toEqual([true, { 'argocd.argoproj.io/sync-options': 'Prune=false' }]);
   });
 
   test('a custom name prefixes both ConfigMaps', () => {
@@ -57,8 +62,8 @@ describe('AppConfig ConfigMaps', () => {
 
   test('envFrom() refers to the env ConfigMap and propertiesVolume() to the properties ConfigMap', () => {
     const { config } = synth(base);
-    expect(config.envFrom()).toEqual([{ configMapRef: { name: 'app-config-env' } }]);
-    expect(config.propertiesVolume()).toEqual({ name: 'app-properties', configMap: { name: 'app-config-properties' } });
+    expect(config.envFrom()).toEqual([{ configMapRef: { name: config.envConfigMapName } }]);
+    expect(config.propertiesVolume()).toEqual({ name: 'app-properties', configMap: { name: config.propertiesConfigMapName } });
   });
 });
 

@@ -44,7 +44,7 @@ function serviceTargets(objects: Manifest[], workloads: ReturnType<typeof worklo
 /** Every connection the environment's configuration needs. */
 function neededConnections(solution: string, environment: string, objects: Manifest[], workloads: ReturnType<typeof workloadEndpoints>): string[] {
   const needed: string[] = workloads.flatMap((w) => DNS_SERVERS.flatMap((dns) => [`${w.id} -> ${dns.id}:53`, `${w.id} -> ${dns.id}:53/UDP`]));
-  const appEnv = objects.find((m) => m.object.kind === 'ConfigMap' && m.object.metadata.name === 'app-config-env')!.object.data as Record<string, string>;
+  const appEnv = objects.find((m) => m.object.kind === 'ConfigMap' && /^app-config-env-[0-9a-f]{10}$/.test(m.object.metadata.name))!.object.data as Record<string, string>;
   for (const [key, host] of Object.entries(appEnv)) {
     if (key.endsWith('_HOST')) {
       const port = Number(appEnv[key.replace(/_HOST$/, '_PORT')]);

@@ -48,7 +48,7 @@ describe.each(MATRIX)('%s/%s', (solution, environment) => {
   test('every *_HOST in app-config-env is a Service of this environment and *_PORT one of its ports, reachable by its readers', () => {
     const data: Record<string, string> = envConfigMap(e()).data;
     const readers = podTemplates(e().objects).filter(({ template }) => template.spec.containers.some((c: K8sObject) =>
-      (c.envFrom ?? []).some((f: K8sObject) => f.configMapRef?.name === 'app-config-env')));
+      (c.envFrom ?? []).some((f: K8sObject) => /^app-config-env-[0-9a-f]{10}$/.test(f.configMapRef?.name ?? ''))));
     expect(readers.map((r) => r.owner.metadata.name)).toContain('api');
 
     const problems: string[] = [];

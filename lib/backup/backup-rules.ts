@@ -58,8 +58,7 @@ const hours = (seconds: number) => `${Math.round(seconds / 3600)}h`;
 /**
  * An environment's backup alerts (R29), one set for every store's CronJobs in `namespace`: a
  * failed backup, archive or prune; a failed verify or restore test (the backups cannot be trusted);
- * backups overdue (the RPO is at risk: also catches a CronJob that no longer runs at all); and a
- * PostgreSQL WAL shipper that keeps failing.
+ * and backups overdue (the RPO is at risk: also catches a CronJob that no longer runs at all).
  */
 export function backupRuleGroups(namespace: string): RuleGroup[] {
   const ns = namespaceMatcher(namespace);
@@ -116,6 +115,17 @@ export function backupRuleGroups(namespace: string): RuleGroup[] {
       threshold: `verify and prune: ${hours(overdueSeconds(BackupJobKind.VERIFY))}, restore test: ${hours(overdueSeconds(BackupJobKind.RESTORE_TEST))} since the last success`,
       expressionSummary: 'time since kube_cronjob_status_last_successful_time (or since creation)',
     },
+  ];
+  return [{ name: 'backups', rules }];
+}
+
+/**
+ * The alert of a store that ships its WAL continuously from a sidecar (PostgreSQL): the shipper
+ * exits on failure, so its restarts are the signal.
+ */
+export function walShippingRuleGroups(namespace: string): RuleGroup[] {
+  const ns = namespaceMatcher(namespace);
+  const rules: DocumentedAlertRule[] = [
     {
       alert: 'WalShippingFailing',
       expr: `increase(${selector(BACKUP_METRICS.containerRestarts, ns, `container="${WAL_SHIPPER_CONTAINER}"`)}[30m]) >= 2`,
@@ -127,5 +137,5 @@ export function backupRuleGroups(namespace: string): RuleGroup[] {
       expressionSummary: 'restarts of the wal-shipper containers',
     },
   ];
-  return [{ name: 'backups', rules }];
+  return [{ name: 'wal-shipping', rules }];
 }

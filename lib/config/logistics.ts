@@ -1,6 +1,7 @@
 import { MilvusStoreSettings } from '../data/milvus';
 import { MySqlProps } from '../data/mysql';
 import { RedisClusterProps } from '../data/redis';
+import { DeliveryStrategy } from '../delivery/delivery-options';
 import { ServiceExposure } from '../stateless-service';
 import { AppTierSettings, ModelSettings, WebSettings } from './app-tier-settings';
 import { AlertRoutingSettings } from '../observability/alerting/alert-routing-settings';
@@ -37,6 +38,8 @@ const ALERT_CHANNELS: Pick<AlertRoutingSettings, 'email' | 'wecom'> = {
   },
   wecom: { corpId: 'ww0123456789abcdef', agentId: '1000002', apiSecret: alertingSecret('wecom-api-secret') },
 };
+
+const CANARY = { strategy: DeliveryStrategy.CANARY };
 
 const model = (name: string): ModelSettings => ({
   image: { repository: `${REGISTRY}/${name}`, tag: RELEASE },
@@ -232,9 +235,15 @@ export const logistics: SolutionDefinition<LogisticsSettings> = defineSolution<L
           management: { emails: ['management@logistics.example.com'], wecomToParty: '4' },
         },
       },
+      // R17, seed 004 11.3: the API goes out blue-green, the web tier and the AI services as
+      // canaries (10% -> 50% -> 100%), each rolled back on its own above 5% errors.
+      api: { delivery: { strategy: DeliveryStrategy.BLUE_GREEN } },
+      web: { delivery: { strategy: DeliveryStrategy.CANARY } },
       models: {
         // The route planner runs its solver on GPUs in production.
-        'route-planning': { resources: { requests: { cpu: '2', memory: '4Gi' }, limits: { cpu: '4', memory: '8Gi' }, gpu: 1 } },
+        'route-planning': { resources: { requests: { cpu: '2', memory: '4Gi' }, limits: { cpu: '4', memory: '8Gi' }, gpu: 1 }, delivery: CANARY },
+        'demand-forecast': { delivery: CANARY },
+        'risk-prediction': { delivery: CANARY },
       },
     },
   },

@@ -1,6 +1,7 @@
 import { MilvusStoreSettings } from '../data/milvus';
 import { PostgresProps } from '../data/postgres/postgres';
 import { RedisProps } from '../data/redis';
+import { DeliveryStrategy } from '../delivery/delivery-options';
 import { AppTierSettings } from './app-tier-settings';
 import { AlertRoutingSettings } from '../observability/alerting/alert-routing-settings';
 import { defineSolution, SolutionDefinition } from './solution-definition';
@@ -173,6 +174,10 @@ export const realEstate: SolutionDefinition<RealEstateSettings> = defineSolution
       postgres: { standby: true, storage: { size: '200Gi' } },
       // A replica keeps the cache warm through a primary restart and takes reads.
       redis: { replicas: 1 },
+      // R17, seed 004 11.3: the API goes out blue-green, the AI services as canaries
+      // (10% -> 50% -> 100%), each rolled back on its own above 5% errors.
+      api: { delivery: { strategy: DeliveryStrategy.BLUE_GREEN } },
+      models: { recommendation: { delivery: { strategy: DeliveryStrategy.CANARY } }, valuation: { delivery: { strategy: DeliveryStrategy.CANARY } } },
       secretManager: { storeName: 'vault-backend' },
       // R23, seed 004 11.4: each escalation level by e-mail, SMS, WeCom and DingTalk (management: e-mail and WeCom).
       monitoring: {

@@ -25,6 +25,11 @@ export interface MonitoringSettings {
    * @default 'https://git.example.com/platform/ai-platform-k8s/blob/main/docs/runbooks.md'
    */
   readonly runbookBaseUrl?: string;
+  /**
+   * Where Argo Rollouts' analyses query Prometheus (the controller calls it, not the pods).
+   * @default 'http://kube-prometheus-stack-prometheus.monitoring.svc:9090'
+   */
+  readonly prometheusUrl?: string;
 }
 
 /** {@link MonitoringSettings} with every default applied. */
@@ -32,6 +37,7 @@ export interface ResolvedMonitoring {
   readonly discoveryLabels: Readonly<Record<string, string>>;
   readonly namespace: string;
   readonly runbookBaseUrl: string;
+  readonly prometheusUrl: string;
 }
 
 /** Context key on an environment's App holding its {@link MonitoringSettings}. */
@@ -41,6 +47,7 @@ export const DEFAULT_MONITORING: ResolvedMonitoring = {
   discoveryLabels: { release: 'kube-prometheus-stack' },
   namespace: 'monitoring',
   runbookBaseUrl: 'https://git.example.com/platform/ai-platform-k8s/blob/main/docs/runbooks.md',
+  prometheusUrl: 'http://kube-prometheus-stack-prometheus.monitoring.svc:9090',
 };
 
 /** The monitoring settings in force at `scope`: its App's context over the defaults. */
@@ -50,6 +57,7 @@ export function monitoringOf(scope: Construct): ResolvedMonitoring {
     discoveryLabels: settings.discoveryLabels ?? DEFAULT_MONITORING.discoveryLabels,
     namespace: settings.namespace ?? DEFAULT_MONITORING.namespace,
     runbookBaseUrl: settings.runbookBaseUrl ?? DEFAULT_MONITORING.runbookBaseUrl,
+    prometheusUrl: settings.prometheusUrl ?? DEFAULT_MONITORING.prometheusUrl,
   };
 }
 

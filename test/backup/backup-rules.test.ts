@@ -5,8 +5,9 @@
  * followed by a success, a CronJob that runs on time).
  */
 import { Chart, Testing } from 'cdk8s';
-import { BackupJobKind, BackupRepository, BACKUP_CONTEXT_KEY, overdueSeconds } from '../../lib/backup';
+import { BackupJobKind, BackupRepository, BACKUP_CONTEXT_KEY, overdueSeconds, walShippingRuleGroups } from '../../lib/backup';
 import { checkRules, PROMETHEUS_BINARIES, ruleFileOf, RuleUnitTest, testRules } from '../support/prometheus';
+import { AlertRules } from '../../lib/observability/alert-rules';
 import { describeWithBinaries } from '../support/real-servers';
 import { BACKUP_SETTINGS } from './backup-fixtures';
 
@@ -17,6 +18,7 @@ function rules() {
   app.node.setContext(BACKUP_CONTEXT_KEY, BACKUP_SETTINGS);
   const chart = new Chart(app, 'data', { namespace: NS });
   BackupRepository.of(chart);
+  new AlertRules(chart, 'wal', { name: 'wal-rules', groups: walShippingRuleGroups(NS) });
   const file = ruleFileOf(Testing.synth(chart).filter((o) => o.kind === 'PrometheusRule'));
   // The expressions are under test here; annotations are checked with the other alert rules.
   return { groups: file.groups.map((g) => ({ ...g, rules: g.rules.map(({ annotations, ...rule }) => rule) })) };

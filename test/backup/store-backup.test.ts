@@ -165,7 +165,7 @@ describe('a store backup', () => {
   test('one environment-level PrometheusRule holds the backup alerts', () => {
     const rules = objects.filter((o) => o.kind === 'PrometheusRule');
     expect(rules.map((r) => r.metadata.name)).toEqual(['backup-rules']);
-    expect(rules[0].spec.groups[0].rules.map((r: K8sObject) => r.alert)).toEqual(['BackupJobFailed', 'BackupVerifyFailed', 'RestoreTestFailed', 'BackupOverdue', 'BackupCheckOverdue', 'WalShippingFailing']);
+    expect(rules[0].spec.groups[0].rules.map((r: K8sObject) => r.alert)).toEqual(['BackupJobFailed', 'BackupVerifyFailed', 'RestoreTestFailed', 'BackupOverdue', 'BackupCheckOverdue']);
   });
 
   test('no backup objects where the environment has no backup settings', () => {

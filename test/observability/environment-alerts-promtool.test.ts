@@ -99,11 +99,15 @@ function casesOf(alert: string, x: Expected): Case[] {
     case 'WorkloadUnavailable': {
       const deployment = { ...ns, deployment: 'api' };
       const statefulset = { ...ns, statefulset: 'db' };
+      const rollout = { ...ns, name: 'web' };
       return [
         { name: 'deployment', input: [series('kube_deployment_status_replicas_available', deployment, gauge(0)), series('kube_deployment_spec_replicas', deployment, gauge(2))], fires: deployment },
         { name: 'statefulset', input: [series('kube_statefulset_status_replicas_ready', statefulset, gauge(0)), series('kube_statefulset_replicas', statefulset, gauge(3))], fires: statefulset },
         { name: 'one ready', input: [series('kube_deployment_status_replicas_available', deployment, gauge(1)), series('kube_deployment_spec_replicas', deployment, gauge(2))] },
         { name: 'scaled to zero', input: [series('kube_statefulset_status_replicas_ready', statefulset, gauge(0)), series('kube_statefulset_replicas', statefulset, gauge(0))] },
+        // Argo Rollouts' controller metrics name the Rollout `name`; the alert names it `rollout`.
+        { name: 'rollout', input: [series('rollout_info_replicas_available', rollout, gauge(0)), series('rollout_info_replicas_desired', rollout, gauge(3))], fires: { ...rollout, rollout: 'web' } },
+        { name: 'rollout with one ready', input: [series('rollout_info_replicas_available', rollout, gauge(1)), series('rollout_info_replicas_desired', rollout, gauge(3))] },
       ];
     }
     case 'PodCrashLooping': {

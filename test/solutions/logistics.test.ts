@@ -1,6 +1,6 @@
 /** Logistics (seed 000, R3, R5-R10, R12, R13) as synthesized: behaviour per environment. */
 import {
-  Environment, K8sObject, all, apiContainer, connectionAllowed, containerPortOf, env, find, gpuOf, modelDeployments, properties,
+  Environment, K8sObject, all, apiContainer, connectionAllowed, containerPortOf, env, find, gpuOf, modelDeployments, properties, hashedConfigMap,
 } from '../support/solution-objects';
 
 describe('logistics (R3, R5-R9)', () => {
@@ -112,7 +112,7 @@ describe('logistics data tier (R3, R10, R12, R13)', () => {
     expect(replicasOf(objects, 'StatefulSet', 'mysql-replica')).toBe(2);
     expect([claimSize(objects, 'mysql-primary'), claimSize(objects, 'mysql-replica')]).toEqual(['100Gi', '100Gi']);
     expect(image(objects, 'StatefulSet', 'mysql-primary')).toMatch(/^mysql:8\.0\.\d+$/);
-    const settings = find(objects, 'ConfigMap', 'app-config-env').data;
+    const settings = hashedConfigMap(objects, 'app-config-env').data;
     expect([settings.DB_HOST, settings.DB_PORT, settings.DB_READ_HOST, settings.DB_NAME]).toEqual(['mysql-primary', '3306', 'mysql-read', 'logistics']);
     const primaryLabels = find(objects, 'StatefulSet', 'mysql-primary').spec.template.metadata.labels;
     const replicaLabels = find(objects, 'StatefulSet', 'mysql-replica').spec.template.metadata.labels;
@@ -127,7 +127,7 @@ describe('logistics data tier (R3, R10, R12, R13)', () => {
     expect(claimSize(objects, 'redis')).toBe('50Gi');
     expect(image(objects, 'StatefulSet', 'redis')).toMatch(/^redis:7\.\d+\.\d+$/);
     expect(find(objects, 'Job', 'redis-cluster-bootstrap').spec.template.spec.restartPolicy).toBe('OnFailure');
-    expect(find(objects, 'ConfigMap', 'app-config-env').data.REDIS_HOST).toBe('redis');
+    expect(hashedConfigMap(objects, 'app-config-env').data.REDIS_HOST).toBe('redis');
   });
 
   test('prod: a Milvus 2.3 cluster with 3 etcd members, MinIO, Kafka and every role', () => {
@@ -139,7 +139,7 @@ describe('logistics data tier (R3, R10, R12, R13)', () => {
       .map((name) => [name, replicasOf(objects, 'Deployment', name)]));
     expect(roles).toEqual({ 'milvus': 2, 'milvus-mixcoord': 1, 'milvus-querynode': 2, 'milvus-datanode': 2, 'milvus-indexnode': 1 });
     expect(image(objects, 'Deployment', 'milvus')).toMatch(/^milvusdb\/milvus:v2\.3\.\d+$/);
-    expect(find(objects, 'ConfigMap', 'app-config-env').data.MILVUS_HOST).toBe('milvus');
+    expect(hashedConfigMap(objects, 'app-config-env').data.MILVUS_HOST).toBe('milvus');
   });
 
   test('test: the smallest Milvus cluster; dev: Milvus standalone without a message queue', () => {

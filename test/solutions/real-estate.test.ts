@@ -1,6 +1,6 @@
 /** Real estate (seed 004, R4, R5, R11-R13, R15) as synthesized: behaviour per environment. */
 import {
-  K8sObject, all, apiContainer, env, find, gpuOf, maybe, modelDeployments, properties,
+  K8sObject, all, apiContainer, env, find, gpuOf, maybe, modelDeployments, properties, hashedConfigMap,
 } from '../support/solution-objects';
 
 describe('real-estate (R4, R5, R15)', () => {
@@ -86,7 +86,7 @@ describe('real-estate data tier (R4, R11-R13)', () => {
     expect(names(objects, 'StatefulSet')).toEqual(expect.arrayContaining(['postgres', 'postgres-standby']));
     expect(image(objects, 'postgres')).toMatch(/^postgres:14\.\d+$/);
     expect(find(objects, 'StatefulSet', 'postgres').spec.volumeClaimTemplates[0].spec.resources.requests.storage).toBe('200Gi');
-    const settings = find(objects, 'ConfigMap', 'app-config-env').data;
+    const settings = hashedConfigMap(objects, 'app-config-env').data;
     expect([settings.DB_HOST, settings.DB_PORT, settings.DB_READ_HOST, settings.DB_NAME]).toEqual(['postgres', '5432', 'postgres-read', 'real_estate_ai']);
   });
 
@@ -95,7 +95,7 @@ describe('real-estate data tier (R4, R11-R13)', () => {
     expect(names(objects, 'StatefulSet')).toEqual(expect.arrayContaining(['redis', 'redis-replica', 'milvus', 'milvus-etcd', 'milvus-minio']));
     expect(image(objects, 'redis')).toMatch(/^redis:7\.\d+\.\d+$/);
     expect(image(objects, 'milvus')).toMatch(/^milvusdb\/milvus:v2\.3\.\d+$/);
-    expect(find(objects, 'ConfigMap', 'app-config-env').data.REDIS_READ_HOST).toBe('redis-read');
+    expect(hashedConfigMap(objects, 'app-config-env').data.REDIS_READ_HOST).toBe('redis-read');
     expect(names(objects, 'Deployment')).not.toContain('milvus-mixcoord');
   });
 
@@ -103,7 +103,7 @@ describe('real-estate data tier (R4, R11-R13)', () => {
     for (const environment of ['dev', 'test']) {
       expect(names(data(environment), 'StatefulSet')).not.toContain('postgres-standby');
       expect(names(data(environment), 'StatefulSet')).not.toContain('redis-replica');
-      expect(find(data(environment), 'ConfigMap', 'app-config-env').data.DB_READ_HOST).toBeUndefined();
+      expect(hashedConfigMap(data(environment), 'app-config-env').data.DB_READ_HOST).toBeUndefined();
     }
   });
 });

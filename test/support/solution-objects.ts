@@ -132,8 +132,14 @@ export function inClusterService(host: string, namespace: string): string | unde
   return match ? match[1] : undefined;
 }
 
-export const envConfigMap = (e: Environment) => find(e.app, 'ConfigMap', 'app-config-env');
-export const properties = (e: Environment): string[] => find(e.app, 'ConfigMap', 'app-config-properties').data['app.properties'].split('\n');
+/** The content-hashed app ConfigMap `<prefix>-<hash>` (exactly one). */
+export function hashedConfigMap(objects: K8sObject[], prefix: string): K8sObject {
+  const found = objects.filter((o) => o.kind === 'ConfigMap' && new RegExp(`^${prefix}-[0-9a-f]{10}$`).test(o.metadata.name));
+  if (found.length !== 1) throw new Error(`expected one ConfigMap ${prefix}-<hash>, found ${found.map((o) => o.metadata.name).join(', ') || 'none'}`);
+  return found[0];
+}
+export const envConfigMap = (e: Environment) => hashedConfigMap(e.app, 'app-config-env');
+export const properties = (e: Environment): string[] => hashedConfigMap(e.app, 'app-config-properties').data['app.properties'].split('\n');
 export const apiContainer = (e: Environment) => find(e.app, 'Deployment', 'api').spec.template.spec.containers[0];
 export const gpuOf = (container: K8sObject) => [container.resources.requests?.['nvidia.com/gpu'], container.resources.limits?.['nvidia.com/gpu']];
 export const modelDeployments = (e: Environment) => all(e.app, 'Deployment').filter((d) => d.metadata.labels['app.kubernetes.io/component'] === 'ai');

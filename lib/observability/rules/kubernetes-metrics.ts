@@ -1,7 +1,8 @@
 /**
  * The cluster metrics the environment's alerts read, all from what kube-prometheus-stack scrapes
  * out of the box: kube-state-metrics (objects), the kubelet's cAdvisor (containers) and the
- * kubelet (volumes), plus Prometheus' own `up`. The rules use these names and no others, so a
+ * kubelet (volumes), plus Prometheus' own `up`; and the Argo Rollouts controller's metrics for
+ * Rollouts (its ServiceMonitor is part of the argo-rollouts chart: `controller.metrics.serviceMonitor.enabled`). The rules use these names and no others, so a
  * renamed metric is changed here once (and the tests check every name an expression uses).
  */
 export const KUBERNETES_METRICS = {
@@ -27,4 +28,8 @@ export const KUBERNETES_METRICS = {
   statefulSetReplicas: 'kube_statefulset_replicas',
   /** kube-state-metrics: ready replicas of a StatefulSet. */
   statefulSetReadyReplicas: 'kube_statefulset_status_replicas_ready',
+  /** Argo Rollouts controller: available replicas of a Rollout, labels `namespace`, `name`. */
+  rolloutAvailableReplicas: 'rollout_info_replicas_available',
+  /** Argo Rollouts controller: desired replicas of a Rollout (the HPA's count when autoscaled). */
+  rolloutDesiredReplicas: 'rollout_info_replicas_desired',
 } as const;

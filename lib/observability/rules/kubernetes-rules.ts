@@ -65,13 +65,14 @@ export function kubernetesRuleGroups(options: KubernetesRulesOptions): RuleGroup
     {
       alert: 'WorkloadUnavailable',
       expr: `(${selector(K.deploymentAvailableReplicas, ns)} == 0 and on (namespace, deployment) ${selector(K.deploymentSpecReplicas, ns)} > 0)\n`
-        + `or (${selector(K.statefulSetReadyReplicas, ns)} == 0 and on (namespace, statefulset) ${selector(K.statefulSetReplicas, ns)} > 0)`,
+        + `or (${selector(K.statefulSetReadyReplicas, ns)} == 0 and on (namespace, statefulset) ${selector(K.statefulSetReplicas, ns)} > 0)\n`
+        + `or label_replace(${selector(K.rolloutAvailableReplicas, ns)} == 0 and on (namespace, name) ${selector(K.rolloutDesiredReplicas, ns)} > 0, "rollout", "$1", "name", "(.*)")`,
       forDuration: '5m',
       severity: Severity.P1,
-      summary: 'No ready pod: {{ $labels.deployment }}{{ $labels.statefulset }} is unavailable',
+      summary: 'No ready pod: {{ $labels.deployment }}{{ $labels.statefulset }}{{ $labels.rollout }} is unavailable',
       description: 'Every pod of the workload is missing or not ready, so its Service answers nobody. Check kubectl describe and the pods\' events and logs.',
       threshold: '0 ready replicas while > 0 desired',
-      expressionSummary: 'available replicas of each Deployment, ready replicas of each StatefulSet',
+      expressionSummary: 'available replicas of each Deployment and Rollout, ready replicas of each StatefulSet',
     },
     {
       alert: 'PodCrashLooping',

@@ -1,0 +1,160 @@
+import { Lazy } from 'cdk8s';
+import { k8s } from 'cdk8s-plus-27';
+import { Construct } from 'constructs';
+import {
+  Rollout, RolloutSpecStrategy, RolloutSpecStrategyCanarySteps, RolloutSpecStrategyCanaryStepsPauseDuration, RolloutSpecStrategyCanaryTrafficRouting,
+  RolloutSpecTemplate,
+} from '../../imports/rollout-argoproj.io';
+import { StandardLabels } from '../labels';
+import { Validator } from '../validation';
+import { DeliveryOptions, DeliveryStrategy } from './delivery-options';
+import { POD_TEMPLATE_HASH_ARG, RolloutAnalysis } from './rollout-analysis';
+
+/** {@link DeliveryOptions} with every default applied, checked. */
+export interface ResolvedDelivery {
+  readonly strategy: DeliveryStrategy;
+  readonly canaryWeights: readonly number[];
+  readonly stepPauseMinutes: number;
+  readonly maxErrorRatio: number;
+  readonly minRequests: number;
+  readonly scaleDownDelaySeconds: number;
+}
+
+/** Checks `options` (field names under `field`) and applies the defaults. */
+export function resolveDelivery(v: Validator, field: string, options: DeliveryOptions | undefined): ResolvedDelivery {
+  const o = options ?? {};
+  const strategy = v.oneOf(`${field}.strategy`, o.strategy ?? DeliveryStrategy.ROLLING, Object.values(DeliveryStrategy));
+  const canaryWeights = o.canaryWeights ?? [10, 50];
+  if (!Array.isArray(canaryWeights) || canaryWeights.length === 0
+    || canaryWeights.some((w, i) => !Number.isInteger(w) || w < 1 || w > 99 || (i > 0 && w <= canaryWeights[i - 1]))) {
+    v.fail(`${field}.canaryWeights`, 'increasing whole percentages between 1 and 99 (100 follows the last step)', canaryWeights);
+  }
+  if (o.canaryWeights !== undefined && strategy !== DeliveryStrategy.CANARY) {
+    v.fail(`${field}.canaryWeights`, `unset unless strategy is ${DeliveryStrategy.CANARY} (it is ${strategy})`, o.canaryWeights);
+  }
+  if (o.scaleDownDelaySeconds !== undefined && strategy !== DeliveryStrategy.BLUE_GREEN) {
+    v.fail(`${field}.scaleDownDelaySeconds`, `unset unless strategy is ${DeliveryStrategy.BLUE_GREEN} (it is ${strategy})`, o.scaleDownDelaySeconds);
+  }
+  const maxErrorRatio = v.number(`${field}.maxErrorRatio`, o.maxErrorRatio ?? 0.05, 0.0001, 0.5);
+  return {
+    strategy,
+    canaryWeights,
+    stepPauseMinutes: v.integer(`${field}.stepPauseMinutes`, o.stepPauseMinutes ?? 5, 1, 60),
+    maxErrorRatio,
+    minRequests: v.integer(`${field}.minRequests`, o.minRequests ?? 20, 1, 1_000_000),
+    scaleDownDelaySeconds: v.integer(`${field}.scaleDownDelaySeconds`, o.scaleDownDelaySeconds ?? 600, 30, 86_400),
+  };
+}
+
+export interface ProgressiveRolloutProps {
+  /** Name of the Rollout (the service's name); its Services are `<name>` (stable/active) and `<name>-preview` or `<name>-canary`. */
+  readonly name: string;
+  readonly namespace: string;
+  readonly labels: StandardLabels;
+  readonly delivery: ResolvedDelivery;
+  /** @default - none: an HPA owns the count (a Rollout without `spec.replicas` under an HPA, argo-rollouts #1864) */
+  readonly replicas?: number;
+  readonly template: k8s.PodTemplateSpec;
+  /** Makes a Service like the service's own, with another name (the Rollout adds its hash selector). */
+  readonly addService: (name: string) => k8s.KubeService;
+  /** The service serves the HTTP metrics contract: the analysis judges its errors and latency. @default - restarts only */
+  readonly http?: { readonly maxLatencyP95Seconds: number };
+}
+
+/**
+ * An Argo Rollouts `Rollout` in place of a Deployment: blue-green (active and preview Services,
+ * pre-promotion analysis, post-promotion analysis that switches back on failure, a scale-down delay
+ * that keeps the old version for an instant rollback) or canary (weights with timed pauses, a
+ * background analysis from the first step; traffic split by ingress-nginx once
+ * {@link routeTrafficThrough} names the Ingress, by replica counts otherwise), with its
+ * AnalysisTemplate. No step is an open-ended pause: under Argo CD a paused Rollout is Suspended and
+ * later sync waves never run.
+ */
+export class ProgressiveRollout extends Construct {
+  public readonly rollout: Rollout;
+  public readonly analysis: RolloutAnalysis;
+  /** Blue-green: the Service in front of the new version before promotion. */
+  public readonly previewService?: k8s.KubeService;
+  /** Canary with traffic routing: the Service ingress-nginx sends the canary weight to. */
+  public readonly canaryService?: k8s.KubeService;
+  private stableIngress?: string;
+  private readonly props: ProgressiveRolloutProps;
+
+  constructor(scope: Construct, id: string, props: ProgressiveRolloutProps) {
+    super(scope, id);
+    this.props = props;
+    const d = props.delivery;
+    if (d.strategy === DeliveryStrategy.ROLLING) throw new Error('ProgressiveRollout is for the blueGreen and canary strategies');
+    this.analysis = new RolloutAnalysis(this, 'Analysis', {
+      name: `${props.name}-analysis`,
+      labels: props.labels,
+      target: { namespace: props.namespace, job: props.name },
+      rollout: props.name,
+      http: props.http && { maxErrorRatio: d.maxErrorRatio, maxLatencyP95Seconds: props.http.maxLatencyP95Seconds, minRequests: d.minRequests },
+      // Blue-green's pre- and post-promotion analyses must end (one measurement a minute for the
+      // pause); a canary's background analysis runs until the rollout completes.
+      count: d.strategy === DeliveryStrategy.BLUE_GREEN ? d.stepPauseMinutes : undefined,
+    });
+    if (d.strategy === DeliveryStrategy.BLUE_GREEN) this.previewService = props.addService(`${props.name}-preview`);
+
+    this.rollout = new Rollout(this, 'Resource', {
+      metadata: { name: props.name, labels: { ...props.labels.labels } },
+      spec: {
+        replicas: props.replicas,
+        revisionHistoryLimit: 5,
+        selector: { matchLabels: { ...props.labels.selectorLabels } },
+        // The pod template is the Deployment's, rendered by the Kubernetes types' own serializer.
+        template: k8s.toJson_PodTemplateSpec(props.template) as RolloutSpecTemplate,
+        strategy: Lazy.any({ produce: () => this.strategy() }) as unknown as RolloutSpecStrategy,
+      },
+    });
+  }
+
+  /**
+   * Splits canary traffic with ingress-nginx through the Ingress `name` that fronts this service:
+   * Argo Rollouts clones it into a canary Ingress with the weight (stable Ingress, stable and canary
+   * Services). Only for the canary strategy.
+   */
+  public routeTrafficThrough(ingressName: string): void {
+    if (this.props.delivery.strategy !== DeliveryStrategy.CANARY) return;
+    this.stableIngress = ingressName;
+    (this as { canaryService?: k8s.KubeService }).canaryService ??= this.props.addService(`${this.props.name}-canary`);
+  }
+
+  /** The analysis of the newest version's pods (`podTemplateHashValue: Latest`). */
+  private analysisRef() {
+    return {
+      templates: [{ templateName: this.analysis.name }],
+      args: [{ name: POD_TEMPLATE_HASH_ARG, valueFrom: { podTemplateHashValue: 'Latest' } }],
+    };
+  }
+
+  private strategy(): RolloutSpecStrategy {
+    const { name, delivery: d } = this.props;
+    if (d.strategy === DeliveryStrategy.BLUE_GREEN) {
+      return {
+        blueGreen: {
+          activeService: name,
+          previewService: `${name}-preview`,
+          // Promotion is automatic once the pre-promotion analysis passes: nothing waits on a person.
+          autoPromotionEnabled: true,
+          prePromotionAnalysis: this.analysisRef(),
+          postPromotionAnalysis: this.analysisRef(),
+          scaleDownDelaySeconds: d.scaleDownDelaySeconds,
+        },
+      };
+    }
+    const pause: RolloutSpecStrategyCanarySteps = { pause: { duration: RolloutSpecStrategyCanaryStepsPauseDuration.fromString(`${d.stepPauseMinutes}m`) } };
+    const steps: RolloutSpecStrategyCanarySteps[] = d.canaryWeights.flatMap((weight) => [{ setWeight: weight }, pause]);
+    const trafficRouting: RolloutSpecStrategyCanaryTrafficRouting | undefined = this.stableIngress ? { nginx: { stableIngress: this.stableIngress } } : undefined;
+    return {
+      canary: {
+        ...(trafficRouting ? { stableService: name, canaryService: `${name}-canary`, trafficRouting } : {}),
+        steps,
+        // Judged from the first step until the rollout completes; a failure aborts it and all
+        // traffic returns to the stable version.
+        analysis: { ...this.analysisRef(), startingStep: 1 },
+      },
+    };
+  }
+}
