@@ -3,8 +3,10 @@
  * Services, and the StatefulSet that owns R14 (claims retained, never pruned) for every store.
  */
 import { Testing } from 'cdk8s';
+import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { HeadlessServiceOptions, StatefulSetOptions, StatefulWorkload, StorePort } from '../lib/data/stateful-workload';
+import { VerticalScalingSettings } from '../lib/ops/vertical-scaling';
 
 type K8sObject = Record<string, any>;
 
@@ -137,4 +139,44 @@ test('each helper makes one object where it is called, so a store keeps the orde
     .map((o) => `${o.kind}/${o.metadata.name}`);
   expect(order()).toEqual(['Service/store-headless', 'Service/store-client', 'StatefulSet/store']);
   expect(order({ statefulSetFirst: true })).toEqual(['StatefulSet/store', 'Service/store-headless', 'Service/store-client']);
+});
+
+describe('vertical scaling (R9): a VerticalPodAutoscaler per store StatefulSet, recommendation only', () => {
+  const resources = { requests: { cpu: k8s.Quantity.fromString('500m'), memory: k8s.Quantity.fromString('1Gi') }, limits: { cpu: k8s.Quantity.fromString('2'), memory: k8s.Quantity.fromString('4Gi') } };
+  class SizedStore extends StatefulWorkload {
+    constructor(scope: Construct, id: string, verticalScaling?: VerticalScalingSettings) {
+      super(scope, id, { component: 'database', version: '2.1.0' });
+      const podSpec = this.podSpec({ containers: [{ name: 'db', image: 'registry.example.com/db:2.1.0', resources }, { name: 'exporter', image: 'registry.example.com/exporter:1.0.0' }] });
+      this.addStatefulSet({ serviceName: `${this.name}-headless`, replicas: 1, storage: { size: '20Gi' }, podSpec, verticalScaling });
+    }
+  }
+
+  function vpa(verticalScaling?: VerticalScalingSettings): K8sObject {
+    const chart = Testing.chart();
+    new SizedStore(chart, 'store', verticalScaling);
+    return find(Testing.synth(chart), 'VerticalPodAutoscaler', 'store');
+  }
+
+  test('it watches the StatefulSet, never evicts (updateMode Off), bounds the main container from its requests to twice its limits, and leaves sidecars out', () => {
+    expect(vpa().spec).toEqual({
+      targetRef: { apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'store' },
+      updatePolicy: { updateMode: 'Off' },
+      resourcePolicy: {
+        containerPolicies: [
+          { containerName: 'db', controlledResources: ['cpu', 'memory'], minAllowed: { cpu: '500m', memory: '1Gi' }, maxAllowed: { cpu: '4000m', memory: '8192Mi' } },
+          { containerName: '*', mode: 'Off' },
+        ],
+      },
+    });
+  });
+
+  test('bounds from configuration', () => {
+    const policy = vpa({ minAllowed: { cpu: '1', memory: '2Gi' }, maxAllowed: { cpu: '8', memory: '32Gi' } }).spec.resourcePolicy.containerPolicies[0];
+    expect([policy.minAllowed, policy.maxAllowed]).toEqual([{ cpu: '1', memory: '2Gi' }, { cpu: '8', memory: '32Gi' }]);
+  });
+
+  test('a minimum above the maximum is refused, naming both fields', () => {
+    expect(() => vpa({ minAllowed: { cpu: '4', memory: '2Gi' }, maxAllowed: { cpu: '2', memory: '32Gi' } }))
+      .toThrow(/verticalScaling\.minAllowed\.cpu must be .*maxAllowed\.cpu/);
+  });
 });

@@ -99,6 +99,8 @@ export const logistics: SolutionDefinition<LogisticsSettings> = defineSolution<L
       replicationPasswordSecret: { name: 'mysql-secret', key: 'replication-password' },
       // The API logs in as `logistics` with the seed's logistics-secret/db_password.
       appUser: { name: 'logistics', passwordSecret: { name: 'logistics-secret', key: 'db_password' } },
+      // R9: the VerticalPodAutoscaler recommends within these bounds (seed 000 capacity planning).
+      verticalScaling: { minAllowed: { cpu: '1', memory: '4Gi' }, maxAllowed: { cpu: '8', memory: '32Gi' } },
     },
     // R12, seed 000: a 3-master Redis cluster with 50Gi volumes; the API's REDIS_PASSWORD is the same key.
     redis: {

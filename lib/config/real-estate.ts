@@ -87,6 +87,8 @@ export const realEstate: SolutionDefinition<RealEstateSettings> = defineSolution
       storage: { size: '100Gi' },
       resources: { requests: { cpu: '1', memory: '4Gi' }, limits: { cpu: '4', memory: '8Gi' } },
       standby: false,
+      // R9: the VerticalPodAutoscaler recommends within these bounds (seed 000 capacity planning).
+      verticalScaling: { minAllowed: { cpu: '1', memory: '4Gi' }, maxAllowed: { cpu: '8', memory: '32Gi' } },
     },
     redis: {
       replicas: 0,

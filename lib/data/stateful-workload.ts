@@ -1,5 +1,7 @@
 import { k8s } from 'cdk8s-plus-27';
 import { StoreBackup, StoreBackupProps } from '../backup/store-backup';
+import { StoreVerticalScaling, VerticalScalingSettings } from '../ops/vertical-scaling';
+import { ResourceRequirements } from '../resources';
 import { Workload } from '../workload';
 import { KEEP_ON_PRUNE_ANNOTATIONS, RETAIN_CLAIMS, StorageOptions, volumeClaimTemplate } from './storage';
 
@@ -33,6 +35,11 @@ export interface StatefulSetOptions {
   readonly podAnnotations?: Record<string, string>;
   /** The pod spec, from {@link Workload.podSpec} (plus affinity where a store needs it). */
   readonly podSpec: k8s.PodSpec;
+  /**
+   * Bounds of the vertical scaling recommendation for the pod's first (main) container.
+   * @default - its requests to twice its limits
+   */
+  readonly verticalScaling?: VerticalScalingSettings;
 }
 
 /**
@@ -84,6 +91,7 @@ export abstract class StatefulWorkload extends Workload {
    * or its claims (see {@link RETAIN_CLAIMS} and {@link KEEP_ON_PRUNE_ANNOTATIONS}).
    */
   protected addStatefulSet(options: StatefulSetOptions): k8s.KubeStatefulSet {
+    this.addVerticalScaling(options);
     return new k8s.KubeStatefulSet(this, 'StatefulSet', {
       metadata: { name: this.name, labels: { ...this.labels.labels }, annotations: { ...KEEP_ON_PRUNE_ANNOTATIONS } },
       spec: {
@@ -101,6 +109,29 @@ export abstract class StatefulWorkload extends Workload {
       },
     });
   }
+
+  /**
+   * R9, vertical part: every store StatefulSet gets a VerticalPodAutoscaler in recommendation mode
+   * for its main container, so the operator sees what to resize (never an eviction).
+   */
+  private addVerticalScaling(options: StatefulSetOptions): void {
+    const main = options.podSpec.containers[0];
+    const resources = main && mainContainerResources(main);
+    // The policy engine refuses a container without resources; nothing to bound then.
+    if (!resources) return;
+    new StoreVerticalScaling(this, 'VerticalScaling', {
+      name: this.name, labels: this.labels, containerName: main.name, resources, settings: options.verticalScaling,
+    });
+  }
+}
+
+/** A container's requests and limits as quantity strings, or undefined when one is missing. */
+function mainContainerResources(container: k8s.Container): ResourceRequirements | undefined {
+  const r = container.resources;
+  const q = (quantity: k8s.Quantity | undefined) => (quantity === undefined ? undefined : String(quantity.value));
+  const [rc, rm, lc, lm] = [q(r?.requests?.cpu), q(r?.requests?.memory), q(r?.limits?.cpu), q(r?.limits?.memory)];
+  if (!rc || !rm || !lc || !lm) return undefined;
+  return { requests: { cpu: rc, memory: rm }, limits: { cpu: lc, memory: lm } };
 }
 
 function servicePorts(ports: readonly StorePort[]): k8s.ServicePort[] {

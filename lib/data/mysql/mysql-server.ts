@@ -6,6 +6,7 @@ import { envFromSecret, SecretKeyRef } from '../../secret-ref';
 import { mysqlExporter } from '../../observability/exporters/mysql';
 import { scrapeSidecar } from '../../observability/exporters/exporter';
 import { execProbe } from '../../probes';
+import { VerticalScalingSettings } from '../../ops/vertical-scaling';
 import { ServiceEndpoint } from '../../workload';
 import { avoidAffinity, StatefulWorkload } from '../stateful-workload';
 import { StorageOptions } from '../storage';
@@ -38,6 +39,8 @@ export interface MySqlServerSettings {
   readonly scriptsConfigMapName: string;
   /** SHA-256 of the configuration and scripts: a change rolls the pods. */
   readonly configChecksum: string;
+  /** @default - see VerticalScalingSettings */
+  readonly verticalScaling?: VerticalScalingSettings;
 }
 
 /** What differs between the primary and the replicas. */
@@ -108,6 +111,7 @@ export abstract class MySqlServer extends StatefulWorkload {
       replicas: role.replicas,
       podManagementPolicy: role.podManagementPolicy,
       storage: settings.storage,
+      verticalScaling: settings.verticalScaling,
       podAnnotations: { 'checksum/config': settings.configChecksum },
       podSpec: {
         ...this.podSpec({

@@ -7,6 +7,7 @@ import { ResourceRequirements, validateResources } from '../../resources';
 import { SecretKeyRef } from '../../secret-ref';
 import { DEFAULT_MYSQL_REPLICATION_LAG_SECONDS, MySqlAlertOptions, mysqlRuleGroups } from '../../observability/store-rules/mysql';
 import { StoreSeries } from '../../observability/store-rules/store-selector';
+import { VerticalScalingSettings } from '../../ops/vertical-scaling';
 import { Validator } from '../../validation';
 import { ServiceEndpoint, Workload } from '../../workload';
 import { StorageOptions, validateStorage } from '../storage';
@@ -69,6 +70,11 @@ export interface MySqlProps {
    * @default - see MySqlAlertOptions
    */
   readonly alerts?: MySqlAlertOptions;
+  /**
+   * Bounds of the VerticalPodAutoscaler's recommendation for each server (R9; recommendation only).
+   * @default - the container's requests to twice its limits
+   */
+  readonly verticalScaling?: VerticalScalingSettings;
 }
 
 const DEFAULT_IMAGE = 'mysql:8.0.39';
@@ -172,6 +178,7 @@ export class MySql extends Construct {
       configMapName,
       scriptsConfigMapName,
       configChecksum: checksum,
+      verticalScaling: props.verticalScaling,
     };
     this.primary = new MySqlPrimary(this, 'Primary', settings);
     this.writeEndpoint = this.primary.endpoint;

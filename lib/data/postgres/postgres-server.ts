@@ -7,6 +7,7 @@ import { scrapeSidecar } from '../../observability/exporters/exporter';
 import { postgresExporter } from '../../observability/exporters/postgres';
 import { execProbe } from '../../probes';
 import { parseQuantity } from '../../quantity';
+import { VerticalScalingSettings } from '../../ops/vertical-scaling';
 import { ServiceEndpoint } from '../../workload';
 import { avoidAffinity, StatefulWorkload } from '../stateful-workload';
 import { StorageOptions } from '../storage';
@@ -63,6 +64,8 @@ export interface PostgresServerProps {
   readonly configChecksum: string;
   /** Selector labels of pods this one should not share a node or zone with (a standby avoids its primary). @default - none */
   readonly avoid?: Readonly<Record<string, string>>;
+  /** @default - see VerticalScalingSettings */
+  readonly verticalScaling?: VerticalScalingSettings;
 }
 
 /**
@@ -142,6 +145,7 @@ export class PostgresServer extends StatefulWorkload {
       replicas: props.replicas,
       podManagementPolicy: 'OrderedReady',
       storage: props.storage,
+      verticalScaling: props.verticalScaling,
       podAnnotations: { 'checksum/config': props.configChecksum },
       podSpec: {
         ...this.podSpec({

@@ -8,6 +8,7 @@ import { AlertRules } from '../../observability/alert-rules';
 import { DEFAULT_POSTGRES_REPLICATION_LAG_BYTES, PostgresAlertOptions, postgresRuleGroups } from '../../observability/store-rules/postgres';
 import { StoreSeries } from '../../observability/store-rules/store-selector';
 import { parseQuantity } from '../../quantity';
+import { VerticalScalingSettings } from '../../ops/vertical-scaling';
 import { Validator } from '../../validation';
 import { ServiceEndpoint, Workload } from '../../workload';
 import { StorageOptions, validateStorage } from '../storage';
@@ -75,6 +76,11 @@ export interface PostgresProps {
    * @default - sized from the memory limit and the volume (see PostgresTuning)
    */
   readonly config?: PostgresTuning;
+  /**
+   * Bounds of the VerticalPodAutoscaler's recommendation for each server (R9; recommendation only).
+   * @default - the container's requests to twice its limits
+   */
+  readonly verticalScaling?: VerticalScalingSettings;
 }
 
 const DEFAULT_IMAGE = 'postgres:14.15';
@@ -183,6 +189,7 @@ export class Postgres extends Construct {
       configMapName,
       scriptsConfigMapName,
       configChecksum: checksum,
+      verticalScaling: props.verticalScaling,
     };
     this.primary = new PostgresServer(this, 'Primary', {
       ...common,

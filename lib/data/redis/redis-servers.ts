@@ -112,6 +112,7 @@ export class RedisServers extends StatefulWorkload {
       podManagementPolicy: cluster ? 'Parallel' : 'OrderedReady',
       revisionHistoryLimit: 5,
       storage: settings.storage,
+      verticalScaling: settings.verticalScaling,
       podAnnotations: { 'checksum/config': props.configChecksum },
       podSpec: this.podSpec({
         containers: [container, exporter.container],

@@ -1,5 +1,6 @@
 import { createHash } from 'crypto';
 import { readAsset } from '../../assets';
+import { VerticalScalingSettings } from '../../ops/vertical-scaling';
 import { ResourceRequirements, validateResources } from '../../resources';
 import { SecretKeyRef } from '../../secret-ref';
 import { parseQuantity } from '../../quantity';
@@ -75,6 +76,11 @@ export interface RedisServerOptions {
    * @default 'volatile-lru'
    */
   readonly maxmemoryPolicy?: RedisEvictionPolicy;
+  /**
+   * Bounds of the VerticalPodAutoscaler's recommendation for each server (R9; recommendation only).
+   * @default - the container's requests to twice its limits
+   */
+  readonly verticalScaling?: VerticalScalingSettings;
 }
 
 /** The largest share of the container memory limit `maxmemory` may take (see {@link RedisServerOptions.maxmemory}). */
@@ -96,6 +102,7 @@ export interface RedisSettings {
   readonly passwordSecret: SecretKeyRef;
   readonly maxmemoryBytes: number;
   readonly maxmemoryPolicy: RedisEvictionPolicy;
+  readonly verticalScaling?: VerticalScalingSettings;
 }
 
 /**
@@ -130,6 +137,7 @@ export function resolveRedisSettings(v: Validator, props: RedisServerOptions, ma
     passwordSecret: props.passwordSecret,
     maxmemoryBytes,
     maxmemoryPolicy,
+    verticalScaling: props.verticalScaling,
   };
 }
 
