@@ -101,7 +101,8 @@ export class AppConfig extends Construct {
     this.envConfigMapName = `${name}-env-${hash}`;
     this.propertiesConfigMapName = `${name}-properties-${hash}`;
     const labels = { ...new StandardLabels(this, { name, component: 'config' }).labels };
-    const annotations = { 'argocd.argoproj.io/sync-options': 'Prune=false' };
+    // Kept (never pruned), and not reported as OutOfSync once a newer version replaced them.
+    const annotations = { 'argocd.argoproj.io/sync-options': 'Prune=false', 'argocd.argoproj.io/compare-options': 'IgnoreExtraneous' };
     new k8s.KubeConfigMap(this, 'Env', { metadata: { name: this.envConfigMapName, labels, annotations }, data: settings, immutable: true });
     new k8s.KubeConfigMap(this, 'Properties', {
       metadata: { name: this.propertiesConfigMapName, labels, annotations },

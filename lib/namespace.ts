@@ -1,4 +1,5 @@
 import { k8s } from 'cdk8s-plus-27';
+import { KEEP_ON_PRUNE_ANNOTATIONS } from './data/storage';
 import { Construct } from 'constructs';
 import { StandardLabels } from './labels';
 import { Validator } from './validation';
@@ -30,8 +31,9 @@ export class AppNamespace extends Construct {
       'pod-security.kubernetes.io/warn': POD_SECURITY_LEVEL,
     };
     const labels = new StandardLabels(this, { name: this.name, component: 'namespace' }).labels;
+    // Argo CD never prunes or deletes the namespace: deleting it would delete every volume in it (R14).
     new k8s.KubeNamespace(this, 'Resource', {
-      metadata: { name: this.name, labels: { ...props.labels, ...labels, ...podSecurity } },
+      metadata: { name: this.name, labels: { ...props.labels, ...labels, ...podSecurity }, annotations: { ...KEEP_ON_PRUNE_ANNOTATIONS } },
     });
     new k8s.KubeNetworkPolicy(this, 'DefaultDeny', {
       metadata: { name: 'default-deny-all', namespace: this.name, labels: { ...labels } },

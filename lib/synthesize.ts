@@ -1,8 +1,10 @@
 import { cpSync, existsSync, readdirSync, renameSync, rmSync, statSync } from 'fs';
 import { join, relative, sep } from 'path';
 import { AppTierSettings } from './config/app-tier-settings';
+import { gitops, GitOpsSettings } from './config/gitops';
 import { platform, PlatformSettings, platformNamespaces, platformProblems } from './config/platform';
 import { environmentsOf, ingressHostsOf, namespaceOf, ResolvedEnvironment, resolveEnvironment } from './config/solution-definition';
+import { buildArgoCd, shippedIn } from './delivery/argocd';
 import { buildPlatform, PLATFORM_FOLDER } from './logging';
 import { PolicyViolationError } from './policy/policy-violation-error';
 import { SOLUTIONS } from './solutions';
@@ -45,6 +47,11 @@ export interface SynthesizeOptions {
   readonly solutions?: readonly Solution<AppTierSettings>[];
   /** The cluster-level platform (log shipping), written to `<outdir>/platform/`. @default platform (lib/config/platform.ts); null: none */
   readonly platform?: PlatformSettings | null;
+  /**
+   * Argo CD's objects (projects, the app of apps per solution, Applications, the regional
+   * ApplicationSet), written to `<outdir>/argocd/`. @default gitops (lib/config/gitops.ts); null: none
+   */
+  readonly gitops?: GitOpsSettings | null;
 }
 
 /**
@@ -74,6 +81,25 @@ export function synthesize(outdir: string, options: SynthesizeOptions = {}): Syn
         } catch (error) {
           if (error instanceof ConfigError) problems.push(...error.problems);
           else if (error instanceof PolicyViolationError) problems.push(...error.errors.map((e) => `${environment.solution}/${environment.environment}: ${e}`));
+          else throw error;
+        }
+      }
+      const gitopsSettings = options.gitops === null ? undefined : (options.gitops ?? gitops);
+      if (gitopsSettings && problems.length === 0) {
+        try {
+          // From what was just written: the projects admit exactly the kinds the environments ship.
+          const result = buildArgoCd({
+            outdir: staging,
+            gitops: gitopsSettings,
+            environments: resolved.map(({ environment: e }) => ({
+              solution: e.solution, environment: e.environment, namespace: namespaceOf(e), production: e.production,
+              ...shippedIn(join(staging, e.solution, e.environment)),
+            })),
+          });
+          written.push({ path: relative(staging, result.outdir).split(sep).join('/'), files: result.files, objects: result.objects });
+        } catch (error) {
+          if (error instanceof ConfigError) problems.push(...error.problems);
+          else if (error instanceof PolicyViolationError) problems.push(...error.errors.map((e) => `argocd: ${e}`));
           else throw error;
         }
       }

@@ -31,7 +31,7 @@ describe('AppConfig ConfigMaps', () => {
     expect(config.propertiesConfigMapName).toBe(`app-config-properties-${hash}`);
     // Another configuration is another ConfigMap: each version's pods keep their own (rollbacks take it along).
     expect(synth({ ...base, settings: { ...base.settings, APP_ENV: 'test' } }).config.envConfigMapName).not.toBe(config.envConfigMapName);
-    for (const o of objects) expect([o.immutable, o.metadata.annotations]).toEqual([true, { 'argocd.argoproj.io/sync-options': 'Prune=false' }]);
+    for (const o of objects) expect([o.immutable, o.metadata.annotations]).toEqual([true, { 'argocd.argoproj.io/sync-options': 'Prune=false', 'argocd.argoproj.io/compare-options': 'IgnoreExtraneous' }]);
   });
 
   test('a custom name prefixes both ConfigMaps', () => {

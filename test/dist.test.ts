@@ -6,6 +6,7 @@ import { existsSync, rmSync } from 'fs';
 import { join } from 'path';
 import { namespaceOf } from '../lib/config/solution-definition';
 import { MATRIX, resolvedOf } from './support/solution-objects';
+import { ARGOCD_FOLDER } from '../lib/delivery/argocd';
 import { PLATFORM_FOLDER } from '../lib/logging';
 import { KubernetesSchema } from './support/kubernetes-schema';
 import { objectId, readTree, synthesizedMatrix, synthesizeToTemp } from './support/manifests';
@@ -14,9 +15,11 @@ const { dir, manifests, environmentManifests } = synthesizedMatrix();
 const STANDARD_LABELS = ['name', 'instance', 'version', 'component', 'part-of', 'managed-by'].map((l) => `app.kubernetes.io/${l}`);
 
 describe('dist/ layout', () => {
-  test('has a folder per solution and environment of the configuration, the platform\'s, and nothing else', () => {
-    const folders = [...new Set([...readTree(dir).keys()].map((f) => f.split('/').slice(0, 2).join('/')))];
+  test('has a folder per solution and environment of the configuration, the platform\'s, Argo CD\'s, and nothing else', () => {
+    const folders = [...new Set([...readTree(dir).keys()].filter((f) => !f.startsWith(`${ARGOCD_FOLDER}/`)).map((f) => f.split('/').slice(0, 2).join('/')))];
     expect(folders.sort()).toEqual([...MATRIX.map(([s, e]) => `${s}/${e}`), `${PLATFORM_FOLDER}/logging`].sort());
+    const argocd = [...new Set([...readTree(dir).keys()].filter((f) => f.startsWith(`${ARGOCD_FOLDER}/`)).map((f) => f.split('/').slice(1, 2).join('/')))];
+    expect(argocd.sort()).toEqual(['0000-argocd-config.k8s.yaml', '0001-projects.k8s.yaml', '0002-roots.k8s.yaml', ...new Set(MATRIX.map(([s]) => s))].sort());
     expect(MATRIX.length).toBeGreaterThan(0);
   });
 

@@ -3,6 +3,7 @@ import { AppTierSettings } from '../config/app-tier-settings';
 import { dnsPeersOf } from '../dns-peers';
 import { namespaceOf, resolveEnvironment, SolutionDefinition } from '../config/solution-definition';
 import { AlertRouting } from '../observability/alerting';
+import { stampSyncWaves } from '../delivery/argocd';
 import { Policies } from '../policy';
 import { referencedSecretKeys, SecretManagerSync } from '../secret-manager';
 import { EnvironmentApp } from './environment-app';
@@ -52,5 +53,7 @@ export function buildEnvironment<S extends AppTierSettings>(
     });
   }
   Policies.enforce(app);
+  // Argo CD applies the environment in waves: namespace and policies, data, app, then monitors and ingress.
+  stampSyncWaves(app);
   return app;
 }

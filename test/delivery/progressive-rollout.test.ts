@@ -141,7 +141,7 @@ describe('configuration travels with its version', () => {
     expect(b[0].metadata.name).not.toBe(a[0].metadata.name);
     for (const c of a) {
       expect(c.immutable).toBe(true);
-      expect(c.metadata.annotations['argocd.argoproj.io/sync-options']).toBe('Prune=false');
+      expect(c.metadata.annotations).toEqual({ 'argocd.argoproj.io/sync-options': 'Prune=false', 'argocd.argoproj.io/compare-options': 'IgnoreExtraneous' });
     }
   });
 });

@@ -3,6 +3,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'fs';
 import { tmpdir } from 'os';
 import { join, relative } from 'path';
 import { parseAllDocuments } from 'yaml';
+import { ARGOCD_FOLDER } from '../../lib/delivery/argocd';
 import { PLATFORM_FOLDER } from '../../lib/logging';
 import { synthesize } from '../../lib/synthesize';
 
@@ -56,7 +57,7 @@ export interface SynthesizedMatrix {
   readonly dir: string;
   /** Every object written: the environments' and the platform's. */
   readonly manifests: Manifest[];
-  /** The objects of the solutions' environments only (not dist/platform/). */
+  /** The objects of the solutions' environments only (not dist/platform/ or dist/argocd/). */
   readonly environmentManifests: Manifest[];
 }
 
@@ -66,7 +67,7 @@ export function synthesizedMatrix(): SynthesizedMatrix {
   if (!cached) {
     const dir = synthesizeToTemp();
     const manifests = loadManifests(dir);
-    cached = { dir, manifests, environmentManifests: manifests.filter((m) => m.solution !== PLATFORM_FOLDER) };
+    cached = { dir, manifests, environmentManifests: manifests.filter((m) => m.solution !== PLATFORM_FOLDER && m.solution !== ARGOCD_FOLDER) };
     process.on('exit', () => rmSync(join(dir, '..'), { recursive: true, force: true }));
   }
   return cached;
