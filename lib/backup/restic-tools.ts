@@ -10,6 +10,8 @@ export const BACKUP_SCRIPTS_DIR = '/backup/scripts';
 export const BACKUP_CACHE_DIR = '/backup/cache';
 export const BACKUP_SCRATCH_DIR = '/backup/scratch';
 export const RESTIC_BINARY = `${BACKUP_BIN_DIR}/restic`;
+/** CA certificates from the restic image: the stores' images need not carry any for HTTPS to the bucket. */
+export const CA_BUNDLE = `${BACKUP_BIN_DIR}/ca-certificates.crt`;
 
 export const DEFAULT_RESTIC_IMAGE = 'restic/restic:0.17.3';
 
@@ -19,16 +21,16 @@ const INSTALL_RESOURCES: ResourceRequirements = {
 };
 
 /**
- * Copies the static restic binary of the official image into the pod's `backup-bin` volume, so the
- * store's own image (with its dump and restore tools and bash) runs the scripts with restic beside
- * them: no image of our own to build, patch and pin.
+ * Copies the static restic binary of the official image, and its CA certificates, into the pod's
+ * `backup-bin` volume, so the store's own image (with its dump and restore tools and bash) runs the
+ * scripts with restic beside them: no image of our own to build, patch and pin.
  */
 export function installResticContainer(image: string): k8s.Container {
   return secureContainer({
     name: 'install-restic',
     image,
     resources: INSTALL_RESOURCES,
-    command: ['cp', '/usr/bin/restic', RESTIC_BINARY],
+    command: ['cp', '/usr/bin/restic', '/etc/ssl/certs/ca-certificates.crt', BACKUP_BIN_DIR],
     volumeMounts: [{ name: 'backup-bin', mountPath: BACKUP_BIN_DIR }],
   });
 }
@@ -62,6 +64,7 @@ export function resticEnv(settings: BackupSettings, backupHost: string): k8s.Env
     envFromSecret('AWS_ACCESS_KEY_ID', settings.accessKeyIdSecret),
     envFromSecret('AWS_SECRET_ACCESS_KEY', settings.secretAccessKeySecret),
     { name: 'RESTIC_CACHE_DIR', value: BACKUP_CACHE_DIR },
+    { name: 'SSL_CERT_FILE', value: CA_BUNDLE },
     { name: 'BACKUP_HOST', value: backupHost },
   ];
 }

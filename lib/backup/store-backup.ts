@@ -3,6 +3,7 @@ import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { readShellAssets } from '../assets';
 import { secureContainer } from '../container';
+import { ResourceRequirements } from '../resources';
 import { Validator } from '../validation';
 import { ServiceEndpoint, Workload } from '../workload';
 import { BACKUP_JOB_KINDS, BackupJobKind, backupCronJobName } from './backup-jobs';
@@ -38,7 +39,7 @@ export interface StoreBackupJob {
 export interface StoreRestoreJob {
   /** The Job's name. */
   readonly name: string;
-  /** The script and its arguments; `$(RESTORE_TARGET_TIME)` expands to the target (`latest` by default). */
+  /** The script and its arguments; `$(VAR)` expands to the Job's environment (a target a person sets). */
   readonly command: readonly string[];
   /** What it does and what must happen before and after (an annotation on the Job; the runbook says more). */
   readonly description: string;
@@ -50,6 +51,8 @@ export interface StoreRestoreJob {
   readonly volumeMounts?: readonly k8s.VolumeMount[];
   /** Size of the scratch volume. @default - a 2Gi emptyDir */
   readonly scratchSize?: string;
+  /** CPU and memory of the restore container (a restore that runs the engine needs the store's). @default - the backups' */
+  readonly resources?: ResourceRequirements;
 }
 
 export interface StoreBackupProps {
@@ -78,6 +81,12 @@ export interface StoreBackupProps {
   readonly restores: readonly StoreRestoreJob[];
   /** The store endpoints the jobs connect to (NetworkPolicy egress here, ingress there). */
   readonly connections: readonly ServiceEndpoint[];
+  /**
+   * Containers that run before the backup container, after restic's install (copying a tool's
+   * static binary from its own image into `backup-bin`, for stores whose image has no shell).
+   * @default - none
+   */
+  readonly initContainers?: readonly k8s.Container[];
   /**
    * Where the store's backup options are in the configuration, for errors: `mysql.backup`.
    * @default '<name>'
@@ -202,8 +211,9 @@ export class StoreBackup extends Workload {
   private addRestoreJob(restore: StoreRestoreJob): k8s.KubeJob {
     const podSpec = this.jobPodSpec({
       command: restore.command,
-      env: [{ name: 'RESTORE_TARGET_TIME', value: 'latest' }, ...(restore.env ?? []), { name: 'LOCK_WAIT_SECONDS', value: '1800' }],
+      env: [...(restore.env ?? []), { name: 'LOCK_WAIT_SECONDS', value: '1800' }],
       scratchSize: restore.scratchSize,
+      resources: restore.resources,
       volumes: restore.volumes,
       volumeMounts: restore.volumeMounts,
     });
@@ -229,6 +239,7 @@ export class StoreBackup extends Workload {
     scratchSize?: string;
     volumes?: readonly k8s.Volume[];
     volumeMounts?: readonly k8s.VolumeMount[];
+    resources?: ResourceRequirements;
   }): k8s.PodSpec {
     const repository = this.props.repository;
     const [script, ...args] = options.command;
@@ -236,7 +247,7 @@ export class StoreBackup extends Workload {
     const container = secureContainer({
       name: 'backup',
       image: this.props.image,
-      resources: repository.resources,
+      resources: options.resources ?? repository.resources,
       command: ['bash', `${BACKUP_SCRIPTS_DIR}/${script}`, ...args],
       env: [
         ...resticEnv(repository.settings, this.props.store),
@@ -270,7 +281,7 @@ export class StoreBackup extends Workload {
       }
       : { name: 'scratch', emptyDir: { sizeLimit: k8s.Quantity.fromString(TMP_SIZE) } };
     return this.podSpec({
-      initContainers: [installResticContainer(repository.resticImage)],
+      initContainers: [installResticContainer(repository.resticImage), ...(this.props.initContainers ?? [])],
       containers: [container],
       volumes: [
         { name: 'scripts', configMap: { name: `${this.name}-scripts`, defaultMode: 0o555 } },

@@ -56,7 +56,7 @@ class Store extends StatefulWorkload {
       archive: true,
       env: [{ name: 'STORE_HOST', value: this.name }],
       jobs: options.jobs ?? JOBS,
-      restores: [{ name: `${this.name}-restore`, command: ['store-restore.sh', '--target-time', '$(RESTORE_TARGET_TIME)'], description: 'Restores the store.' }],
+      restores: [{ name: `${this.name}-restore`, command: ['store-restore.sh', '--target-time', '$(RESTORE_TARGET_TIME)'], description: 'Restores the store.', env: [{ name: 'RESTORE_TARGET_TIME', value: 'latest' }] }],
       connections: [this.endpoint],
       schedules: options.schedules,
     });

@@ -1,5 +1,7 @@
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
+import { BackupRepository, StoreBackup } from '../../backup';
+import { addRedisBackup } from './redis-backup';
 import { AlertRules } from '../../observability/alert-rules';
 import { redisRuleGroups } from '../../observability/store-rules/redis';
 import { StoreSeries } from '../../observability/store-rules/store-selector';
@@ -54,6 +56,8 @@ export class RedisCluster extends Construct {
   public readonly memberCount: number;
   /** The store's alerts (member down, cluster not ok, master without replica), from redis_exporter beside each member. */
   public readonly alertRules: AlertRules;
+  /** The store's backups: undefined where the environment has no backup settings. */
+  public readonly backup?: StoreBackup;
 
   constructor(scope: Construct, id: string, props: RedisClusterProps) {
     super(scope, id);
@@ -88,6 +92,13 @@ export class RedisCluster extends Construct {
       configMapName,
     });
     this.endpoint = this.members.endpoint;
+    const repository = BackupRepository.of(this);
+    if (repository) {
+      // Every member's volume is restored: a replica gets its master's data, so whichever wins holds it.
+      this.backup = addRedisBackup({
+        repository, settings, servers: this.members, podCount: this.memberCount, restoredPods: this.memberCount, backup: props.backup, configPath: id,
+      });
+    }
     this.alertRules = this.members.addAlertRules(redisRuleGroups({
       series: StoreSeries.of(this),
       topology: { kind: 'cluster', job: this.members.name, replicasPerMaster: this.replicasPerMaster },

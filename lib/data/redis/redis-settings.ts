@@ -1,5 +1,6 @@
 import { createHash } from 'crypto';
 import { readAsset } from '../../assets';
+import { StoreBackupSettings } from '../../backup/backup-settings';
 import { VerticalScalingSettings } from '../../ops/vertical-scaling';
 import { ResourceRequirements, validateResources } from '../../resources';
 import { SecretKeyRef } from '../../secret-ref';
@@ -81,6 +82,11 @@ export interface RedisServerOptions {
    * @default - the container's requests to twice its limits
    */
   readonly verticalScaling?: VerticalScalingSettings;
+  /**
+   * Backup schedules, where the environment backs up (its `backup` settings).
+   * @default - daily at 02:00, hourly at :45, see BackupScheduleSettings
+   */
+  readonly backup?: StoreBackupSettings;
 }
 
 /** The largest share of the container memory limit `maxmemory` may take (see {@link RedisServerOptions.maxmemory}). */

@@ -1,5 +1,7 @@
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
+import { BackupRepository, StoreBackup } from '../../backup';
+import { addRedisBackup } from './redis-backup';
 import { AlertRules } from '../../observability/alert-rules';
 import { redisRuleGroups } from '../../observability/store-rules/redis';
 import { StoreSeries } from '../../observability/store-rules/store-selector';
@@ -33,6 +35,8 @@ export class Redis extends Construct {
   public readonly replicas: number;
   /** The store's alerts (primary or replica down, replica missing), from redis_exporter beside each server. */
   public readonly alertRules: AlertRules;
+  /** The store's backups: undefined where the environment has no backup settings. */
+  public readonly backup?: StoreBackup;
 
   constructor(scope: Construct, id: string, props: RedisProps) {
     super(scope, id);
@@ -70,6 +74,11 @@ export class Redis extends Construct {
         configChecksum,
       });
       this.readEndpoint = this.replicaSet.endpoint;
+    }
+    const repository = BackupRepository.of(this);
+    if (repository) {
+      // The primary holds the data; its replicas re-sync from it after a restore.
+      this.backup = addRedisBackup({ repository, settings, servers: this.primary, podCount: 1, restoredPods: 1, backup: props.backup, configPath: id });
     }
     this.alertRules = this.primary.addAlertRules(redisRuleGroups({
       series: StoreSeries.of(this),
