@@ -1,5 +1,7 @@
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
+import { BackupRepository, StoreBackup } from '../../backup';
+import { addEtcdBackup } from './etcd-backup';
 import { secureContainer } from '../../container';
 import { ResourceRequirements } from '../../resources';
 import { METRICS_PORT_NAME } from '../../observability/exporters/exporter';
@@ -39,6 +41,8 @@ export class MilvusEtcd extends StatefulWorkload {
   public readonly initialCluster: string;
   public readonly statefulSet: k8s.KubeStatefulSet;
   public readonly headlessServiceName: string;
+  /** Milvus' metadata backups: undefined where the environment has no backup settings. */
+  public readonly backup?: StoreBackup;
 
   constructor(scope: Construct, id: string, props: MilvusEtcdProps) {
     super(scope, id, { name: props.name, component: 'metadata-store', version: tagOf(props.image) });
@@ -113,6 +117,13 @@ export class MilvusEtcd extends StatefulWorkload {
     if (props.replicas > 1) {
       this.allowPeers(ETCD_PORTS.peer);
       this.addDisruptionBudget(1);
+    }
+    const repository = BackupRepository.of(this);
+    if (repository) {
+      this.backup = addEtcdBackup({
+        repository, etcd: this, image: props.image, version: tagOf(props.image), replicas: props.replicas,
+        clientPort: ETCD_PORTS.client, peerPort: ETCD_PORTS.peer, dataDir: DATA_DIR, storageSize: props.storage.size,
+      });
     }
   }
 }
