@@ -33,23 +33,29 @@ function chartFile(outdir: string, chart: Chart, nextIndex: () => number): strin
  * order, objects in construct-dependency order), but validates the App once (cdk8s' own synth
  * runs every validation, the policy engine's included, again for each chart), renders each object
  * once (shared by the policy check and the writer), and writes it with the manifest YAML writer.
- * The environments' apps and the platform's both synthesize through here.
+ * The environments' apps and the platform's both synthesize through here. `extraFiles` derives
+ * further files from the rendered objects (an environment's README.md), written beside them.
  * @throws PolicyViolationError when a policy rule or another validation fails; nothing is written
  */
-export function synthesizeApp(app: App): SynthResult {
+export function synthesizeApp(app: App, extraFiles?: (objects: readonly Record<string, any>[]) => Readonly<Record<string, string>>): SynthResult {
   return withRenderCache(app, () => {
     const errors = app.node.findAll().flatMap((c) => c.node.validate().map((e) => `[${c.node.path}] ${e}`));
     if (errors.length > 0) throw new PolicyViolationError(errors);
     mkdirSync(app.outdir, { recursive: true });
     let objectCount = 0;
     let index = 0;
+    const all: Record<string, any>[] = [];
     for (const chart of app.charts) {
       const objects = new DependencyGraph(chart.node).topology()
         .filter((c): c is ApiObject => ApiObject.isApiObject(c) && Chart.of(c) === chart)
         .map(renderOnce);
       objectCount += objects.length;
+      all.push(...objects);
       writeFileSync(chartFile(app.outdir, chart, () => index++), manifestYamlDocuments(objects));
     }
-    return { outdir: app.outdir, files: app.charts.length, objects: objectCount };
+    // Files derived from the whole rendered app (an environment's README), beside the manifests.
+    const extra = extraFiles ? extraFiles(all) : {};
+    for (const [name, text] of Object.entries(extra)) writeFileSync(join(app.outdir, name), text);
+    return { outdir: app.outdir, files: app.charts.length + Object.keys(extra).length, objects: objectCount };
   });
 }

@@ -1,6 +1,7 @@
 import { App, Chart } from 'cdk8s';
 import { BACKUP_CONTEXT_KEY, BackupSettings } from '../backup/backup-settings';
 import { AppNamespace } from '../namespace';
+import { renderEnvironmentReadme } from '../ops/environment-readme';
 import { SynthResult, synthesizeApp } from '../synth-app';
 import { EnvironmentMonitoringSettings } from '../observability/environment-monitoring-settings';
 import { MONITORING_CONTEXT_KEY } from '../observability/monitoring-settings';
@@ -75,6 +76,8 @@ export class EnvironmentApp extends App {
    * @throws PolicyViolationError when a policy rule or another validation fails; nothing is written
    */
   public override synth(): SynthResult {
-    return synthesizeApp(this);
+    // README.md: the topology, capacity, runbook links and restore commands of this environment;
+    // kubectl and Argo CD read only .yaml/.yml/.json, so it is never applied.
+    return synthesizeApp(this, (objects) => ({ 'README.md': renderEnvironmentReadme(this, objects) }));
   }
 }

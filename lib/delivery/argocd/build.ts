@@ -73,7 +73,7 @@ export function buildArgoCd(options: BuildArgoCdOptions): SynthResult {
   }
   problems.throwIfAny();
 
-  const results = apps.map(synthesizeApp);
+  const results = apps.map((app) => synthesizeApp(app));
   return {
     outdir: folder,
     files: results.reduce((n, r) => n + r.files, 0),
