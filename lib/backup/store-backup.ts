@@ -249,18 +249,20 @@ export class StoreBackup extends Workload {
       image: this.props.image,
       resources: options.resources ?? repository.resources,
       command: ['bash', `${BACKUP_SCRIPTS_DIR}/${script}`, ...args],
-      env: [
+      // A job's own variables override the store's (a restore writes to the primary, backups read a replica).
+      env: overriding([
         ...resticEnv(repository.settings, this.props.store),
         { name: 'RESTIC_REPOSITORY', value: this.repositoryUrl },
         ...(this.archiveRepositoryUrl ? [{ name: 'ARCHIVE_REPOSITORY', value: this.archiveRepositoryUrl }] : []),
         { name: 'KEEP_FULL_DAYS', value: String(repository.keepFullDays) },
         { name: 'KEEP_INCREMENTAL_DAYS', value: String(repository.keepIncrementalDays) },
         { name: 'SCRATCH_DIR', value: BACKUP_SCRATCH_DIR },
-        { name: 'TMPDIR', value: '/tmp' },
+        // Temporary files (decoded binary logs, fetched WAL) go to the scratch volume, sized per job.
+        { name: 'TMPDIR', value: BACKUP_SCRATCH_DIR },
         { name: 'HOME', value: '/tmp' },
         ...this.props.env,
         ...options.env,
-      ],
+      ]),
       volumeMounts: [
         { name: 'scripts', mountPath: BACKUP_SCRIPTS_DIR, readOnly: true },
         ...resticVolumeMounts(),
@@ -325,4 +327,11 @@ function validateSchedules(v: Validator, jobs: readonly StoreBackupJob[]): void 
     }
     starts.push({ kind: job.kind, schedule, minutes });
   }
+}
+
+/** Environment variables with later entries of a name replacing earlier ones, in first-seen order. */
+function overriding(env: readonly k8s.EnvVar[]): k8s.EnvVar[] {
+  const byName = new Map<string, k8s.EnvVar>();
+  for (const e of env) byName.set(e.name, e);
+  return [...byName.values()];
 }

@@ -2,6 +2,7 @@ import { createHash } from 'crypto';
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { readAsset } from '../../assets';
+import { BackupRepository, StoreBackup, StoreBackupSettings } from '../../backup';
 import { AlertRules } from '../../observability/alert-rules';
 import { ResourceRequirements, validateResources } from '../../resources';
 import { SecretKeyRef } from '../../secret-ref';
@@ -12,6 +13,7 @@ import { Validator } from '../../validation';
 import { ServiceEndpoint, Workload } from '../../workload';
 import { StorageOptions, validateStorage } from '../storage';
 import { CONFIG_FILE, MySqlTuning, renderServerCnf, resolveTuning, SCRIPT_FILES } from './mysql-config';
+import { addMySqlBackup } from './mysql-backup';
 import { MySqlPrimary } from './mysql-primary';
 import { MySqlReplicas } from './mysql-replicas';
 import { MySqlAppUser, MySqlServerSettings } from './mysql-server';
@@ -71,6 +73,11 @@ export interface MySqlProps {
    */
   readonly alerts?: MySqlAlertOptions;
   /**
+   * Backup schedules, where the environment backs up (its `backup` settings).
+   * @default - full daily at 01:00, binary logs hourly at :15, see BackupScheduleSettings
+   */
+  readonly backup?: StoreBackupSettings;
+  /**
    * Bounds of the VerticalPodAutoscaler's recommendation for each server (R9; recommendation only).
    * @default - the container's requests to twice its limits
    */
@@ -117,6 +124,8 @@ export class MySql extends Construct {
   public readonly appUser?: MySqlAppUser;
   /** Where root's password is. */
   public readonly rootPasswordSecret: SecretKeyRef;
+  /** The store's backups: undefined where the environment has no backup settings. */
+  public readonly backup?: StoreBackup;
   /** The store's alerts (primary down, replication stopped or lagging), from mysqld_exporter beside each server. */
   public readonly alertRules: AlertRules;
 
@@ -185,6 +194,8 @@ export class MySql extends Construct {
     this.readReplicas = new MySqlReplicas(this, 'Replicas', settings, { replicas, source: this.writeEndpoint });
     this.readEndpoint = this.readReplicas.endpoint;
     this.workloads = [this.primary, this.readReplicas];
+    const repository = BackupRepository.of(this);
+    if (repository) this.backup = addMySqlBackup({ repository, settings, primary: this.primary, replicas: this.readReplicas, backup: props.backup, configPath: id });
     this.alertRules = this.primary.addAlertRules(mysqlRuleGroups({
       series: StoreSeries.of(this),
       primaryJob: this.primary.name,
