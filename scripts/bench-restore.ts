@@ -29,7 +29,7 @@ type Bench = (options: { bytes: number; workDir: string }) => Promise<BenchResul
 const ENGINES: readonly { readonly module: string; readonly prodVolumeGiB: number; readonly volumeOf: string; readonly rpo: string }[] = [
   { module: './bench-restore/mysql', prodVolumeGiB: 100, volumeOf: 'logistics MySQL (100Gi)', rpo: 'binary logs archived hourly: <= 1 h plus the archive run (minutes)' },
   { module: './bench-restore/postgres', prodVolumeGiB: 200, volumeOf: 'real-estate PostgreSQL (200Gi)', rpo: 'archive_timeout 5 min + shipping every 60 s: <= 6 min' },
-  { module: './bench-restore/redis', prodVolumeGiB: 50, volumeOf: 'Redis (50Gi volume; the data set is maxmemory, at most 60% of the memory limit)', rpo: 'hourly RDB: <= 1 h (a cache: rebuilt from the source of truth)' },
+  { module: './bench-restore/redis', prodVolumeGiB: 2.4, volumeOf: 'Redis (logistics prod: maxmemory at most 2.4 GiB per master, members restored in parallel)', rpo: 'hourly RDB: <= 1 h (a cache: rebuilt from the source of truth)' },
 ];
 
 const GIB = 1024 ** 3;

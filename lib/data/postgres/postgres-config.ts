@@ -143,7 +143,26 @@ export function resolveTuning(v: Validator, field: string, tuning: PostgresTunin
  * The server's whole `postgresql.conf`: the data directory's own copy (written by initdb or copied
  * by pg_basebackup) is not read. Every setting is valid on PostgreSQL 14 and 15.
  */
-export function renderPostgresqlConf(): string {
+/** Where archive_command puts finished WAL for the shipper: on the data volume, beside PGDATA. */
+export const WAL_SPOOL_DIR = `${DATA_MOUNT}/wal-spool`;
+/** Seconds after which a WAL segment is switched and archived even when not full: part of the RPO. */
+export const ARCHIVE_TIMEOUT_SECONDS = 300;
+
+/**
+ * postgresql.conf. With `archiveCommand`, continuous archiving: every finished WAL segment (at the
+ * latest every ARCHIVE_TIMEOUT_SECONDS) is handed to it.
+ */
+export function renderPostgresqlConf(options: { readonly archiveCommand?: string } = {}): string {
+  const archive = options.archiveCommand
+    ? [
+      '',
+      '# Continuous archiving (lib/data/postgres/backup): archive_command spools each finished WAL',
+      '# file on the data volume; the wal-shipper sidecar uploads the spool to the bucket.',
+      'archive_mode = on',
+      `archive_timeout = ${ARCHIVE_TIMEOUT_SECONDS}`,
+      `archive_command = '${options.archiveCommand}'`,
+    ]
+    : [];
   return [
     '# Rendered by the Postgres construct (lib/data/postgres). The server runs with',
     `# -c config_file=${CONFIG_DIR}/postgresql.conf; settings not named here keep PostgreSQL's defaults.`,
@@ -163,6 +182,7 @@ export function renderPostgresqlConf(): string {
     'hot_standby = on',
     '# pg_rewind needs it to turn a former primary into a standby of the new one after a switchover',
     'wal_log_hints = on',
+    ...archive,
     '',
     '# Logging to stderr: the container runtime collects it',
     'logging_collector = off',

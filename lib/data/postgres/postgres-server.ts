@@ -9,6 +9,7 @@ import { execProbe } from '../../probes';
 import { parseQuantity } from '../../quantity';
 import { VerticalScalingSettings } from '../../ops/vertical-scaling';
 import { ServiceEndpoint } from '../../workload';
+import { WalArchiving, walArchivingPod } from './postgres-backup';
 import { avoidAffinity, StatefulWorkload } from '../stateful-workload';
 import { StorageOptions } from '../storage';
 import { CONFIG_DIR, DATA_MOUNT, PGDATA, POSTGRES_PORT, SOCKET_DIR } from './postgres-config';
@@ -66,6 +67,8 @@ export interface PostgresServerProps {
   readonly avoid?: Readonly<Record<string, string>>;
   /** @default - see VerticalScalingSettings */
   readonly verticalScaling?: VerticalScalingSettings;
+  /** Continuous WAL archiving: restic, the backup scripts and the wal-shipper sidecar in the pod. @default - none */
+  readonly walArchiving?: WalArchiving;
 }
 
 /**
@@ -140,6 +143,15 @@ export class PostgresServer extends StatefulWorkload {
 
     // The application role's password from its Secret (a standby has the primary's roles): no monitoring role exists yet.
     const exporter = postgresExporter({ user: props.user, passwordSecret: props.passwordSecret, postgresPort: POSTGRES_PORT });
+    const archiving = props.walArchiving && walArchivingPod(props.walArchiving, props.image);
+    if (archiving) {
+      server.volumeMounts = [...(server.volumeMounts ?? []), ...archiving.serverMounts];
+      server.env = [...(server.env ?? []), ...archiving.serverEnv];
+    }
+    // The primary's init runs a temporary server with the real configuration: its archive_command too.
+    const initContainer: k8s.Container = archiving
+      ? { ...init, volumeMounts: [...(init.volumeMounts ?? []), ...archiving.serverMounts], env: [...(init.env ?? []), ...archiving.serverEnv] }
+      : init;
     this.statefulSet = this.addStatefulSet({
       serviceName: headlessName,
       replicas: props.replicas,
@@ -149,8 +161,8 @@ export class PostgresServer extends StatefulWorkload {
       podAnnotations: { 'checksum/config': props.configChecksum },
       podSpec: {
         ...this.podSpec({
-          initContainers: [init],
-          containers: [server, exporter.container],
+          initContainers: [initContainer, ...(archiving?.initContainers ?? [])],
+          containers: [server, exporter.container, ...(archiving ? [archiving.sidecar] : [])],
           spread: props.replicas > 1,
           terminationGracePeriodSeconds,
           volumes: [
@@ -160,6 +172,7 @@ export class PostgresServer extends StatefulWorkload {
             { name: 'shm', emptyDir: { medium: 'Memory', sizeLimit: k8s.Quantity.fromString(shmSize(props.resources.limits.memory)) } },
             { name: 'config', configMap: { name: props.configMapName, defaultMode: 0o444 } },
             { name: 'scripts', configMap: { name: props.scriptsConfigMapName, defaultMode: 0o555 } },
+            ...(archiving?.volumes ?? []),
           ],
         }),
         affinity: props.avoid ? avoidAffinity(props.avoid) : undefined,

@@ -1,6 +1,10 @@
 import { createHash } from 'crypto';
 import { k8s } from 'cdk8s-plus-27';
+import { Chart } from 'cdk8s';
 import { Construct } from 'constructs';
+import { BackupRepository, StoreBackup, StoreBackupSettings, walShippingRuleGroups } from '../../backup';
+import { addPostgresBackup, ARCHIVE_COMMAND, walArchivingOf } from './postgres-backup';
+
 import { readAsset } from '../../assets';
 import { ResourceRequirements, validateResources } from '../../resources';
 import { SecretKeyRef } from '../../secret-ref';
@@ -13,7 +17,7 @@ import { Validator } from '../../validation';
 import { ServiceEndpoint, Workload } from '../../workload';
 import { StorageOptions, validateStorage } from '../storage';
 import { pgMemoryBytes, POSTGRES_PORT, PostgresTuning, renderHbaConf, renderIdentConf, renderPostgresqlConf, renderTuningConf, resolveTuning } from './postgres-config';
-import { podAddresses, PostgresServer, replicationSlotNames } from './postgres-server';
+import { podAddresses, POSTGRES_UID, PostgresServer, replicationSlotNames } from './postgres-server';
 
 export interface PostgresProps {
   /**
@@ -77,6 +81,11 @@ export interface PostgresProps {
    */
   readonly config?: PostgresTuning;
   /**
+   * Backup schedules, where the environment backs up (its `backup` settings).
+   * @default - base backup daily at 01:00, see BackupScheduleSettings
+   */
+  readonly backup?: StoreBackupSettings;
+  /**
    * Bounds of the VerticalPodAutoscaler's recommendation for each server (R9; recommendation only).
    * @default - the container's requests to twice its limits
    */
@@ -113,6 +122,8 @@ export class Postgres extends Construct {
   public readonly workloads: readonly Workload[];
   /** The store's alerts. */
   public readonly alertRules: AlertRules;
+  /** The store's backups: undefined where the environment has no backup settings. */
+  public readonly backup?: StoreBackup;
   /** The application database. */
   public readonly database: string;
   /** The role the application logs in as. */
@@ -163,8 +174,11 @@ export class Postgres extends Construct {
 
     const configMapName = `${name}-config`;
     const scriptsConfigMapName = `${name}-scripts`;
+    // Continuous archiving where the environment backs up: every server's archive_command and shipper.
+    const repository = BackupRepository.of(this);
+    const walArchiving = repository ? walArchivingOf(repository, name) : undefined;
     const configData: Record<string, string> = {
-      'postgresql.conf': renderPostgresqlConf(),
+      'postgresql.conf': renderPostgresqlConf({ archiveCommand: walArchiving ? ARCHIVE_COMMAND : undefined }),
       'tuning.conf': renderTuningConf(tuning),
       'pg_hba.conf': renderHbaConf(replicationUser, user),
       'pg_ident.conf': renderIdentConf(user),
@@ -190,6 +204,7 @@ export class Postgres extends Construct {
       scriptsConfigMapName,
       configChecksum: checksum,
       verticalScaling: props.verticalScaling,
+      walArchiving,
     };
     this.primary = new PostgresServer(this, 'Primary', {
       ...common,
@@ -228,6 +243,15 @@ export class Postgres extends Construct {
       standby: this.standby ? { job: this.standby.name, replicas: standbyReplicas } : undefined,
       replicationLagBytes,
     }), { name: `${name}-rules` });
+    if (repository) {
+      this.backup = addPostgresBackup({
+        repository, store: name, image, version: tag, runAsUser: POSTGRES_UID, primary: this.primary,
+        source: this.standby ? { host: `${this.standby.name}-0.${this.standby.name}-headless`, server: this.standby } : { host: this.primary.endpoint.host, server: this.primary },
+        database, user, passwordSecret: props.passwordSecret, replicationUser, replicationPasswordSecret: props.replicationPasswordSecret,
+        storageSize: props.storage.size, resources, backup: props.backup, configPath: id,
+      });
+      this.primary.addAlertRules(walShippingRuleGroups(Chart.of(this).namespace ?? 'default'), { name: `${name}-wal-rules` });
+    }
 
     const labels = { ...this.primary.labels.labels };
     new k8s.KubeConfigMap(this, 'Config', { metadata: { name: configMapName, labels }, data: configData });
