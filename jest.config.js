@@ -8,5 +8,8 @@ module.exports = {
   },
   snapshotResolver: '<rootDir>/test/support/snapshot-resolver.js',
   testTimeout: 120000,
+  // The real-server suites spend most of their time waiting on servers and restic: two workers even
+  // on a 2-core machine (Jest's default there is one) keep the whole run within CI's 15 minutes.
+  maxWorkers: 2,
   reporters: ['default', '<rootDir>/test/support/summary-reporter.js'],
 };

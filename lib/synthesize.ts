@@ -84,7 +84,13 @@ export function synthesize(outdir: string, options: SynthesizeOptions = {}): Syn
           else throw error;
         }
       }
-      const gitopsSettings = options.gitops === null ? undefined : (options.gitops ?? gitops);
+      const configured = options.gitops === null ? undefined : (options.gitops ?? gitops);
+      // Rollout settings of the solutions being written only (a synth of a subset, as the tests do).
+      const names = new Set(solutions.map((s) => s.definition.name));
+      const gitopsSettings = configured && {
+        ...configured,
+        solutions: Object.fromEntries(Object.entries(configured.solutions ?? {}).filter(([name]) => names.has(name))),
+      };
       if (gitopsSettings && problems.length === 0) {
         try {
           // From what was just written: the projects admit exactly the kinds the environments ship.

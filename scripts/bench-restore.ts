@@ -9,7 +9,7 @@
  * the download, which is the bucket's bandwidth: the table states the throughput a link must
  * sustain for the targets to hold.
  */
-import { mkdtempSync, rmSync } from 'fs';
+import { chmodSync, mkdtempSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 
@@ -47,6 +47,8 @@ async function main(): Promise<void> {
     const name = engine.module.split('/').pop()!;
     if (only.length > 0 && !only.includes(name)) continue;
     const workDir = mkdtempSync(join(tmpdir(), `bench-restore-${name}-`));
+    // Servers that run as their own user (PostgreSQL as postgres) must enter it.
+    chmodSync(workDir, 0o755);
     try {
       const { benchRestore } = (await import(engine.module)) as { benchRestore: Bench };
       process.stderr.write(`bench:restore ${name}: ${gib} GiB ...\n`);

@@ -13,11 +13,24 @@ import { ConfigError } from '../lib/validation';
 
 const outdir = mkdtempSync(join(tmpdir(), 'config-test-'));
 
+/**
+ * Overrides laid over overrides: like applyOverrides, but a `key: undefined` stays a `key: undefined`
+ * (it must still remove the key from the defaults when the result is applied).
+ */
+function layered(base: Record<string, any>, top: Record<string, any>): Record<string, any> {
+  const result: Record<string, any> = { ...base };
+  for (const [key, value] of Object.entries(top)) {
+    const plain = (v: unknown) => typeof v === 'object' && v !== null && !Array.isArray(v);
+    result[key] = plain(value) && plain(base[key]) ? layered(base[key], value) : value;
+  }
+  return result;
+}
+
 /** Builds logistics/<environment> with `overrides` laid over that environment's configuration. */
 function build(overrides: Overrides<LogisticsSettings>, environment = 'prod') {
   const definition = {
     ...logistics,
-    environments: { ...logistics.environments, [environment]: applyOverrides(logistics.environments[environment], overrides) },
+    environments: { ...logistics.environments, [environment]: layered(logistics.environments[environment], overrides) as Overrides<LogisticsSettings> },
   };
   return () => buildEnvironment({ ...logisticsSolution, definition }, environment, outdir);
 }
@@ -122,7 +135,7 @@ function problemsOf(definition: SolutionDefinition<LogisticsSettings>, environme
 
 /** The problems of logistics/<environment> with `overrides` laid over its own overrides. */
 function problemsWith(overrides: Overrides<LogisticsSettings>, environment = 'prod'): readonly string[] {
-  return problemsOf(withEnvironment(environment, applyOverrides(logistics.environments[environment], overrides) as Record<string, unknown>), environment);
+  return problemsOf(withEnvironment(environment, layered(logistics.environments[environment] as Record<string, any>, overrides) as Record<string, unknown>), environment);
 }
 
 describe('nothing in the configuration is ignored', () => {
@@ -146,7 +159,7 @@ describe('nothing in the configuration is ignored', () => {
     ['models.route-planning.resources.gpus', { models: { 'route-planning': { resources: { gpus: 1 } } } },
       'logistics/prod: models.route-planning.resources.gpus must be a known field (did you mean gpu?) but 1 was provided'],
     ['api.colour (nothing close)', { api: { colour: 'blue' } },
-      'logistics/prod: api.colour must be a known field (one of secretEnv, servicePort, image, replicas, resources, autoscaling, exposure) but "blue" was provided'],
+      'logistics/prod: api.colour must be a known field (one of secretEnv, servicePort, image, replicas, resources, autoscaling, exposure, delivery) but "blue" was provided'],
   ])('%s', (_, overrides, message) => {
     expect(problemsWith(overrides as Overrides<LogisticsSettings>)).toEqual([message]);
   });

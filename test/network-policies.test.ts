@@ -12,7 +12,7 @@ import { containerPortOf, isSubset, settingsOf } from './support/solution-object
 import { expectedStoreConnections } from './support/store-connections';
 
 const { environmentManifests: manifests } = synthesizedMatrix();
-const WORKLOAD_KINDS = ['Deployment', 'StatefulSet', 'Job', 'CronJob'];
+const WORKLOAD_KINDS = ['Deployment', 'Rollout', 'StatefulSet', 'Job', 'CronJob'];
 /** DNS servers every pod must reach, over UDP and TCP. */
 const DNS_SERVERS = [KUBE_DNS, NODE_LOCAL_DNS];
 
@@ -44,21 +44,23 @@ function serviceTargets(objects: Manifest[], workloads: ReturnType<typeof worklo
 /** Every connection the environment's configuration needs. */
 function neededConnections(solution: string, environment: string, objects: Manifest[], workloads: ReturnType<typeof workloadEndpoints>): string[] {
   const needed: string[] = workloads.flatMap((w) => DNS_SERVERS.flatMap((dns) => [`${w.id} -> ${dns.id}:53`, `${w.id} -> ${dns.id}:53/UDP`]));
+  // The API is a Deployment, or a Rollout where it is released blue-green (prod).
+  const api = workloads.find((w) => ['Deployment/api', 'Rollout/api'].includes(w.id))!.id;
   const appEnv = objects.find((m) => m.object.kind === 'ConfigMap' && /^app-config-env-[0-9a-f]{10}$/.test(m.object.metadata.name))!.object.data as Record<string, string>;
   for (const [key, host] of Object.entries(appEnv)) {
     if (key.endsWith('_HOST')) {
       const port = Number(appEnv[key.replace(/_HOST$/, '_PORT')]);
-      for (const target of serviceTargets(objects, workloads, host, port)) needed.push(`Deployment/api -> ${target}`);
+      for (const target of serviceTargets(objects, workloads, host, port)) needed.push(`${api} -> ${target}`);
     }
     if (/^MODEL_.*_URL$/.test(key)) {
       const url = new URL(host);
-      for (const target of serviceTargets(objects, workloads, url.hostname, urlPort(url))) needed.push(`Deployment/api -> ${target}`);
+      for (const target of serviceTargets(objects, workloads, url.hostname, urlPort(url))) needed.push(`${api} -> ${target}`);
     }
   }
-  const web = workloads.find((w) => w.id === 'Deployment/web');
+  const web = workloads.find((w) => ['Deployment/web', 'Rollout/web'].includes(w.id));
   if (web) {
     const upstream = new URL((podTemplate(web.object).spec.containers[0].env as any[]).find((e) => e.name === 'API_UPSTREAM').value);
-    for (const target of serviceTargets(objects, workloads, upstream.hostname, urlPort(upstream))) needed.push(`Deployment/web -> ${target}`);
+    for (const target of serviceTargets(objects, workloads, upstream.hostname, urlPort(upstream))) needed.push(`${web.id} -> ${target}`);
   }
   for (const ingress of objects.filter((m) => m.object.kind === 'Ingress')) {
     // cert-manager answers the HTTP-01 challenge of a TLS host through the controller, from a solver pod.
@@ -101,7 +103,42 @@ function neededConnections(solution: string, environment: string, objects: Manif
     }
   }
   needed.push(...expectedStoreConnections(settingsOf(solution, environment)));
+  needed.push(...backupConnections(objects, workloads));
   return [...new Set(needed)].sort();
+}
+
+/**
+ * Backup and restore pods reach exactly the servers their scripts are configured with (the hosts in
+ * MYSQL_HOST, PGHOST, REDIS_NODES, ETCDCTL_ENDPOINTS of any job of the same backup), on the store's
+ * port: pod DNS names `<statefulset>-<n>.<headless>` or a Service name.
+ */
+function backupConnections(objects: Manifest[], workloads: ReturnType<typeof workloadEndpoints>): string[] {
+  const backups = workloads.filter((w) => w.labels['app.kubernetes.io/component'] === 'backup');
+  const hostsOf = new Map<string, { host: string; port: number }[]>();
+  for (const b of backups) {
+    const name = b.labels['app.kubernetes.io/name'];
+    const env = (podTemplate(b.object).spec.containers[0].env ?? []) as { name: string; value?: string }[];
+    const value = (n: string) => env.find((e) => e.name === n)?.value;
+    const found = hostsOf.get(name) ?? [];
+    const add = (host: string | undefined, port: number) => { if (host) found.push({ host, port }); };
+    add(value('MYSQL_HOST'), Number(value('MYSQL_PORT') ?? 3306));
+    add(value('PGHOST'), Number(value('PGPORT') ?? 5432));
+    for (const node of (value('REDIS_NODES') ?? '').split(' ').filter(Boolean)) add(node.split(':')[0], Number(node.split(':')[1]));
+    for (const url of (value('ETCDCTL_ENDPOINTS') ?? '').split(',').filter(Boolean)) add(new URL(url).hostname, urlPort(new URL(url)));
+    hostsOf.set(name, found);
+  }
+  const needed: string[] = [];
+  for (const b of backups) {
+    for (const { host, port } of hostsOf.get(b.labels['app.kubernetes.io/name']) ?? []) {
+      const first = host.split('.')[0];
+      const service = objects.find((m) => m.object.kind === 'Service' && m.object.metadata.name === first);
+      const targets = service
+        ? workloads.filter((w) => isSubset(service.object.spec.selector, w.labels))
+        : workloads.filter((w) => w.object.kind === 'StatefulSet' && first === `${w.object.metadata.name}-${first.split('-').pop()}`);
+      for (const t of targets) needed.push(`${b.id} -> ${t.id}:${port}`);
+    }
+  }
+  return needed;
 }
 
 function allowedConnections(objects: Manifest[], workloads: Endpoint[], namespace: string): string[] {

@@ -10,7 +10,7 @@ describe('no secret values in dist/', () => {
   });
 
   test('credentials reach workloads only as secretKeyRef', () => {
-    const api = manifests.find((m) => m.solution === 'logistics' && m.environment === 'prod' && m.object.kind === 'Deployment' && m.object.metadata.name === 'api')!;
+    const api = manifests.find((m) => m.solution === 'logistics' && m.environment === 'prod' && m.object.kind === 'Rollout' && m.object.metadata.name === 'api')!;
     const env = api.object.spec.template.spec.containers[0].env as { name: string; valueFrom?: unknown }[];
     expect(env.find((e) => e.name === 'DB_PASSWORD')).toEqual({ name: 'DB_PASSWORD', valueFrom: { secretKeyRef: { name: 'logistics-secret', key: 'db_password' } } });
     expect(manifests.filter((m) => m.object.kind === 'Secret')).toEqual([]);

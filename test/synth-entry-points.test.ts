@@ -17,8 +17,8 @@ describe('synth entry points', () => {
     for (const [command, args] of [['npm', ['run', '-s', 'synth']], ['npx', ['cdk8s', 'synth']]] as const) {
       const result = repo.run(command, [...args]);
       expect(result.status).toBe(0);
-      expect(result.stderr).toMatch(/^wrote dist\/logistics\/prod: 3 files, \d+ objects$/m);
-      expect(result.stderr).toMatch(/^wrote dist\/real-estate\/dev: 3 files, \d+ objects$/m);
+      expect(result.stderr).toMatch(/^wrote dist\/logistics\/prod: \d+ files, \d+ objects$/m);
+      expect(result.stderr).toMatch(/^wrote dist\/real-estate\/dev: \d+ files, \d+ objects$/m);
     }
   });
 

@@ -146,13 +146,13 @@ describe('output is never lost silently', () => {
     mkdirSync(join(outdir, 'logistics', 'prdo'), { recursive: true });
     writeFileSync(join(outdir, 'logistics', 'prdo', '0000-namespace.k8s.yaml'), '{}\n');
     writeFileSync(join(outdir, 'logistics', 'prod', 'stray.yaml'), '{}\n');
-    const report = synthesize(outdir, { solutions: [logisticsSolution as unknown as Solution<AppTierSettings>], platform: null });
+    const report = synthesize(outdir, { solutions: [logisticsSolution as unknown as Solution<AppTierSettings>], platform: null, gitops: null });
     expect(report.written.map((w) => w.path)).toEqual(environmentsOf(logisticsSolution.definition).map((e) => `logistics/${e}`));
     for (const w of report.written) {
-      expect(w.files).toBe(3);
-      expect(w.objects).toBe(readFileSync(join(outdir, w.path, '0002-app.k8s.yaml'), 'utf8').split(/^---$/m).length
-        + readFileSync(join(outdir, w.path, '0001-data.k8s.yaml'), 'utf8').split(/^---$/m).length
-        + readFileSync(join(outdir, w.path, '0000-namespace.k8s.yaml'), 'utf8').split(/^---$/m).length);
+      // Every file of the folder (manifests, restore/, README.md) and every object in its YAML.
+      const files = [...readTree(join(outdir, w.path)).entries()];
+      expect(w.files).toBe(files.length);
+      expect(w.objects).toBe(files.filter(([f]) => f.endsWith('.yaml')).reduce((n, [, text]) => n + text.split(/^---$/m).length, 0));
     }
     expect(report.removed).toEqual(['logistics/prdo/', 'logistics/prod/stray.yaml']);
     expect(existsSync(join(outdir, 'logistics', 'prdo'))).toBe(false);

@@ -1,9 +1,8 @@
-import { Lazy } from 'cdk8s';
+import { ApiObject, Lazy } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import {
-  Rollout, RolloutSpecStrategy, RolloutSpecStrategyCanarySteps, RolloutSpecStrategyCanaryStepsPauseDuration, RolloutSpecStrategyCanaryTrafficRouting,
-  RolloutSpecTemplate,
+  Rollout, RolloutSpecStrategy, RolloutSpecStrategyCanarySteps, toJson_RolloutSpecStrategy, RolloutSpecStrategyCanaryStepsPauseDuration, RolloutSpecStrategyCanaryTrafficRouting,
 } from '../../imports/rollout-argoproj.io';
 import { StandardLabels } from '../labels';
 import { Validator } from '../validation';
@@ -71,7 +70,8 @@ export interface ProgressiveRolloutProps {
  * later sync waves never run.
  */
 export class ProgressiveRollout extends Construct {
-  public readonly rollout: Rollout;
+  /** The `argoproj.io/v1alpha1` Rollout. */
+  public readonly rollout: ApiObject;
   public readonly analysis: RolloutAnalysis;
   /** Blue-green: the Service in front of the new version before promotion. */
   public readonly previewService?: k8s.KubeService;
@@ -97,15 +97,19 @@ export class ProgressiveRollout extends Construct {
     });
     if (d.strategy === DeliveryStrategy.BLUE_GREEN) this.previewService = props.addService(`${props.name}-preview`);
 
-    this.rollout = new Rollout(this, 'Resource', {
+    // A plain ApiObject with the Rollout's group, version and kind: the generated Rollout class
+    // re-serializes its whole spec with its own types, which drops the pod template's quantities and
+    // named ports (k8s' own classes). The template is rendered by the Kubernetes types' serializer,
+    // the strategy by the generated Rollout types'.
+    this.rollout = new ApiObject(this, 'Resource', {
+      ...Rollout.GVK,
       metadata: { name: props.name, labels: { ...props.labels.labels } },
       spec: {
         replicas: props.replicas,
         revisionHistoryLimit: 5,
         selector: { matchLabels: { ...props.labels.selectorLabels } },
-        // The pod template is the Deployment's, rendered by the Kubernetes types' own serializer.
-        template: k8s.toJson_PodTemplateSpec(props.template) as RolloutSpecTemplate,
-        strategy: Lazy.any({ produce: () => this.strategy() }) as unknown as RolloutSpecStrategy,
+        template: k8s.toJson_PodTemplateSpec(props.template),
+        strategy: Lazy.any({ produce: () => toJson_RolloutSpecStrategy(this.strategy()) }),
       },
     });
   }

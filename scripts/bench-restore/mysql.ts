@@ -94,9 +94,9 @@ export interface ScriptResult {
 }
 
 /** Runs one of the backup scripts with `env` added to this process's environment. */
-export function runBackupScript(script: string, args: string[], env: Record<string, string>, timeoutMs = 600_000): ScriptResult {
+export function runBackupScript(script: string, args: string[], env: Record<string, string>, timeoutMs = 3_600_000): ScriptResult {
   const result = spawnSync('bash', [join(MYSQL_BACKUP_SCRIPTS, script), ...args], {
-    env: { ...process.env, BACKUP_LIB: RESTIC_LIB, ...env }, encoding: 'utf8', timeout: timeoutMs,
+    env: { ...process.env, BACKUP_LIB: RESTIC_LIB, ...env }, encoding: 'utf8', timeout: timeoutMs, maxBuffer: 256 * 2 ** 20,
   });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }

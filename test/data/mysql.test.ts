@@ -75,6 +75,8 @@ describe('MySql: objects and Services', () => {
       'ServiceAccount/mysql-replica',
       'StatefulSet/mysql-primary',
       'StatefulSet/mysql-replica',
+      'VerticalPodAutoscaler/mysql-primary',
+      'VerticalPodAutoscaler/mysql-replica',
     ]);
     expect(primary.spec.replicas).toBe(1);
     expect(replica.spec.replicas).toBe(2);

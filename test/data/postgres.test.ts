@@ -59,6 +59,7 @@ describe('Postgres without standby', () => {
       'Service/postgres-headless',
       'ServiceAccount/postgres',
       'StatefulSet/postgres',
+      'VerticalPodAutoscaler/postgres',
     ]);
     const { postgres } = build(base);
     expect(postgres.readEndpoint).toBeUndefined();

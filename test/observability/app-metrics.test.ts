@@ -34,14 +34,15 @@ describe('app metrics endpoints over the matrix', () => {
     const e = env(solution, environment);
     const monitors = all(e.objects, 'PodMonitor');
     const scraped = (name: string) => monitors.filter((m) => m.spec.selector.matchLabels['app.kubernetes.io/name'] === name);
-    const apps = all(e.app, 'Deployment').filter((d) => ['api', 'ai'].includes(d.metadata.labels['app.kubernetes.io/component']));
+    const apps = e.app.filter((d) => d.kind === 'Deployment' || d.kind === 'Rollout').filter((d) => ['api', 'ai'].includes(d.metadata.labels['app.kubernetes.io/component']));
     expect(apps.length).toBeGreaterThan(1);
     for (const d of apps) {
       const found = scraped(d.metadata.name);
       expect({ name: d.metadata.name, endpoints: found.flatMap((m) => m.spec.podMetricsEndpoints) }).toEqual({ name: d.metadata.name, endpoints: [{ port: 'http', path: APP_METRICS_PATH }] });
+      expect(found[0].spec.podTargetLabels).toEqual(['rollouts-pod-template-hash']);
       expect(found[0].spec.jobLabel).toBe('app.kubernetes.io/name');
     }
-    for (const web of all(e.app, 'Deployment').filter((d) => d.metadata.labels['app.kubernetes.io/component'] === 'web')) {
+    for (const web of e.app.filter((d) => d.kind === 'Deployment' || d.kind === 'Rollout').filter((d) => d.metadata.labels['app.kubernetes.io/component'] === 'web')) {
       expect(monitors.filter((m) => isSubset(m.spec.selector.matchLabels, web.spec.template.metadata.labels))).toEqual([]);
     }
   });

@@ -10,7 +10,7 @@ import { load } from 'js-yaml';
 import { Endpoint, INTERNET, NetworkPolicy, NetworkPolicyEvaluator, OTHER_NAMESPACE_POD } from '../support/network-policy-evaluator';
 import { tempDir } from '../support/real-servers';
 import { findSecretValues } from '../support/secret-scan';
-import { all, env, find, K8sObject } from '../support/solution-objects';
+import { all, env, find, K8sObject, workload } from '../support/solution-objects';
 
 const SCRIPT = join(__dirname, '..', '..', 'lib', 'observability', 'alerting', 'dingtalk-render-config.sh');
 const prod = env('logistics', 'prod');
@@ -76,7 +76,7 @@ describe('the DingTalk adapter', () => {
     const evaluator = new NetworkPolicyEvaluator(all(prod.objects, 'NetworkPolicy') as NetworkPolicy[]);
     const self: Endpoint = { id: 'Deployment/dingtalk-webhook', namespace: prod.namespace, labels: deployment.spec.template.metadata.labels, ports: [8060] };
     const inMonitoring = (name: string): Endpoint => ({ id: `external/${name}`, namespace: 'monitoring', labels: { 'app.kubernetes.io/name': name }, ports: [], ip: '10.244.203.1' });
-    const api: Endpoint = { id: 'Deployment/api', namespace: prod.namespace, labels: find(prod.objects, 'Deployment', 'api').spec.template.metadata.labels, ports: [] };
+    const api: Endpoint = { id: 'Deployment/api', namespace: prod.namespace, labels: workload(prod.objects, 'api').spec.template.metadata.labels, ports: [] };
 
     test('ingress: the monitoring namespace\'s Alertmanager on 8060, and nobody else', () => {
       expect(evaluator.allows(inMonitoring('alertmanager'), self, 8060)).toBe(true);

@@ -33,7 +33,7 @@ function storeRulesOf(objects: Obj[]): Obj[] {
 }
 
 function podTemplates(objects: Obj[]): Obj[] {
-  return objects.filter((o) => ['StatefulSet', 'Deployment'].includes(o.kind));
+  return objects.filter((o) => ['StatefulSet', 'Deployment', 'Rollout'].includes(o.kind));
 }
 
 describe('store monitoring objects of every environment', () => {

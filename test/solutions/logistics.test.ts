@@ -1,6 +1,6 @@
 /** Logistics (seed 000, R3, R5-R10, R12, R13) as synthesized: behaviour per environment. */
 import {
-  Environment, K8sObject, all, apiContainer, connectionAllowed, containerPortOf, env, find, gpuOf, modelDeployments, properties, hashedConfigMap,
+  Environment, K8sObject, all, apiContainer, connectionAllowed, containerPortOf, env, find, gpuOf, modelDeployments, properties, hashedConfigMap, workload
 } from '../support/solution-objects';
 
 describe('logistics (R3, R5-R9)', () => {
@@ -21,7 +21,7 @@ describe('logistics (R3, R5-R9)', () => {
     expect(service.spec.ports).toEqual([{ name: 'http', port: 8000, targetPort: 'http', protocol: 'TCP' }]);
     expect(containerPortOf(prod().objects, service, 8000)).toBe(8000);
     expect(find(prod().app, 'HorizontalPodAutoscaler', 'api').spec).toMatchObject({ minReplicas: 3, maxReplicas: 10 });
-    expect(find(prod().app, 'Deployment', 'api').spec.replicas).toBeUndefined();
+    expect(workload(prod().app, 'api').spec.replicas).toBeUndefined();
     expect(find(prod().app, 'PodDisruptionBudget', 'api').spec.maxUnavailable).toBe(1);
   });
 
@@ -64,16 +64,16 @@ describe('logistics (R3, R5-R9)', () => {
   });
 
   test('prod: the API accepts the web tier and load-balancer clients on 8000', () => {
-    const api = find(prod().app, 'Deployment', 'api').spec.template;
-    const web = find(prod().app, 'Deployment', 'web').spec.template;
+    const api = workload(prod().app, 'api').spec.template;
+    const web = workload(prod().app, 'web').spec.template;
     expect(connectionAllowed(prod().objects, web, api, 8000)).toEqual([]);
     const ingress = find(prod().app, 'NetworkPolicy', 'api').spec.ingress;
     expect(ingress).toContainEqual({ from: [{ ipBlock: { cidr: '0.0.0.0/0' } }], ports: [{ protocol: 'TCP', port: 8000 }] });
   });
 
   test('dev is smaller than prod: single pods, no autoscaling, smaller API, internal API, its own host without TLS', () => {
-    expect(find(dev().app, 'Deployment', 'api').spec.replicas).toBe(1);
-    expect(find(dev().app, 'Deployment', 'web').spec.replicas).toBe(1);
+    expect(workload(dev().app, 'api').spec.replicas).toBe(1);
+    expect(workload(dev().app, 'web').spec.replicas).toBe(1);
     expect(all(dev().app, 'HorizontalPodAutoscaler')).toEqual([]);
     expect(all(dev().app, 'PodDisruptionBudget')).toEqual([]);
     expect(apiContainer(dev()).resources).toEqual({ requests: { cpu: '250m', memory: '512Mi' }, limits: { cpu: '1', memory: '1Gi' } });
@@ -96,7 +96,7 @@ describe('logistics (R3, R5-R9)', () => {
   });
 
   function apiUpstream(e: Environment): string {
-    return find(e.app, 'Deployment', 'web').spec.template.spec.containers[0].env.find((v: K8sObject) => v.name === 'API_UPSTREAM').value;
+    return workload(e.app, 'web').spec.template.spec.containers[0].env.find((v: K8sObject) => v.name === 'API_UPSTREAM').value;
   }
 });
 
@@ -158,7 +158,7 @@ describe('logistics data tier (R3, R10, R12, R13)', () => {
 
   test('prod pulls its Secrets from the secret manager; dev and test do not', () => {
     expect(all(data('prod'), 'ExternalSecret').map((s) => s.metadata.name).sort())
-      .toEqual(['alerting-secret', 'logistics-secret', 'milvus-secret', 'mysql-secret', 'redis-secret']);
+      .toEqual(['alerting-secret', 'backup-secret', 'logistics-secret', 'milvus-secret', 'mysql-secret', 'redis-secret']);
     expect(all(data('dev'), 'ExternalSecret')).toEqual([]);
   });
 });

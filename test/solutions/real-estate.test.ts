@@ -1,6 +1,6 @@
 /** Real estate (seed 004, R4, R5, R11-R13, R15) as synthesized: behaviour per environment. */
 import {
-  K8sObject, all, apiContainer, env, find, gpuOf, maybe, modelDeployments, properties, hashedConfigMap,
+  K8sObject, all, apiContainer, env, find, gpuOf, maybe, modelDeployments, properties, hashedConfigMap, workload
 } from '../support/solution-objects';
 
 describe('real-estate (R4, R5, R15)', () => {
@@ -59,7 +59,7 @@ describe('real-estate (R4, R5, R15)', () => {
   });
 
   test('dev is smaller than prod: one API pod, no autoscaling, smaller API, its own host without TLS', () => {
-    expect(find(dev().app, 'Deployment', 'api').spec.replicas).toBe(1);
+    expect(workload(dev().app, 'api').spec.replicas).toBe(1);
     expect(maybe(dev().app, 'HorizontalPodAutoscaler', 'api')).toBeUndefined();
     expect(apiContainer(dev()).resources).toEqual({ requests: { cpu: '250m', memory: '512Mi' }, limits: { cpu: '1', memory: '1Gi' } });
     const ingress = find(dev().app, 'Ingress', 'ingress');

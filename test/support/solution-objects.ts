@@ -1,3 +1,4 @@
+import { RestoreChart } from '../../lib/backup/restore-chart';
 /**
  * The objects of one solution environment, built in memory (nothing written), and helpers to
  * find objects and follow Services and NetworkPolicies, for the solution tests.
@@ -53,7 +54,8 @@ export function env(solution: string, environment: string): Environment {
       solution,
       environment,
       namespace: namespaceOf(resolvedOf(solution, environment)),
-      objects: app.charts.flatMap((chart) => chart.toJson()),
+      // The environment's charts in file order, then the restore charts (dist/<s>/<e>/restore/).
+      objects: [...app.charts.filter((c) => !RestoreChart.isRestoreChart(c)), ...app.charts.filter((c) => RestoreChart.isRestoreChart(c))].flatMap((chart) => chart.toJson()),
       app: app.appChart.toJson(),
     };
     built.set(key, result);
@@ -75,7 +77,14 @@ export function maybe(objects: K8sObject[], kind: string, name: string): K8sObje
   return objects.find((o) => o.kind === kind && o.metadata.name === name);
 }
 
-export const WORKLOAD_KINDS = ['Deployment', 'StatefulSet', 'DaemonSet'];
+export const WORKLOAD_KINDS = ['Deployment', 'StatefulSet', 'DaemonSet', 'Rollout'];
+
+/** The Deployment or, where the service is released progressively (prod), the Argo Rollout named `name`. */
+export function workload(objects: K8sObject[], name: string): K8sObject {
+  const found = objects.filter((o) => (o.kind === 'Deployment' || o.kind === 'Rollout') && o.metadata.name === name);
+  if (found.length !== 1) throw new Error(`expected one Deployment or Rollout ${name}, found ${found.length}`);
+  return found[0];
+}
 
 /** Pod templates of every workload kind, with the workload they belong to. */
 export function podTemplates(objects: K8sObject[]): { owner: K8sObject; template: K8sObject }[] {
@@ -140,6 +149,6 @@ export function hashedConfigMap(objects: K8sObject[], prefix: string): K8sObject
 }
 export const envConfigMap = (e: Environment) => hashedConfigMap(e.app, 'app-config-env');
 export const properties = (e: Environment): string[] => hashedConfigMap(e.app, 'app-config-properties').data['app.properties'].split('\n');
-export const apiContainer = (e: Environment) => find(e.app, 'Deployment', 'api').spec.template.spec.containers[0];
+export const apiContainer = (e: Environment) => workload(e.app, 'api').spec.template.spec.containers[0];
 export const gpuOf = (container: K8sObject) => [container.resources.requests?.['nvidia.com/gpu'], container.resources.limits?.['nvidia.com/gpu']];
-export const modelDeployments = (e: Environment) => all(e.app, 'Deployment').filter((d) => d.metadata.labels['app.kubernetes.io/component'] === 'ai');
+export const modelDeployments = (e: Environment) => e.app.filter((d) => (d.kind === 'Deployment' || d.kind === 'Rollout') && d.metadata.labels['app.kubernetes.io/component'] === 'ai');

@@ -45,7 +45,8 @@ export function addMySqlBackup(options: MySqlBackupOptions): StoreBackup {
     ],
     jobs: [
       { kind: BackupJobKind.FULL, command: ['mysql-full-backup.sh'] },
-      { kind: BackupJobKind.INCREMENTAL, command: ['mysql-binlog-archive.sh'] },
+      // Every 30 minutes: the RPO is the interval plus the run and replica 0's lag, within 1 hour.
+      { kind: BackupJobKind.INCREMENTAL, command: ['mysql-binlog-archive.sh'], schedule: '15,45 * * * *' },
       { kind: BackupJobKind.PRUNE, command: ['prune.sh'] },
       { kind: BackupJobKind.VERIFY, command: ['mysql-verify.sh'], scratchSize },
       { kind: BackupJobKind.RESTORE_TEST, command: ['mysql-restore-test.sh'], scratchSize },

@@ -11,7 +11,8 @@
 #   ETCD_NAME                   the member's name, the pod name (default)
 #   ETCD_INITIAL_CLUSTER        every member as name=peer-URL, comma-separated (default=http://localhost:2380)
 #   ETCD_INITIAL_ADVERTISE_PEER_URLS  this member's peer URL (http://localhost:2380)
-#   ETCD_INITIAL_CLUSTER_TOKEN  the cluster token (etcd-cluster): the StatefulSet uses its name
+#   ETCD_CLUSTER_NAME           the cluster's name, its --initial-cluster-token (etcd-cluster): the
+#                               StatefulSet uses its own name (ETCD_INITIAL_CLUSTER_TOKEN is read too)
 #   ETCDUTL_BIN                 binary (etcdutl, or etcdctl where there is none)
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR
@@ -26,10 +27,10 @@ wanted=${1:-latest}
 name=${ETCD_NAME:-default}
 cluster=${ETCD_INITIAL_CLUSTER:-default=http://localhost:2380}
 peer_urls=${ETCD_INITIAL_ADVERTISE_PEER_URLS:-http://localhost:2380}
-token=${ETCD_INITIAL_CLUSTER_TOKEN:-etcd-cluster}
+token=${ETCD_CLUSTER_NAME:-${ETCD_INITIAL_CLUSTER_TOKEN:-etcd-cluster}}
 data=$ETCD_DATA_DIR
 # etcd would also read these from the environment: the restore names them explicitly.
-unset ETCD_NAME ETCD_INITIAL_CLUSTER ETCD_INITIAL_ADVERTISE_PEER_URLS ETCD_INITIAL_CLUSTER_TOKEN ETCD_DATA_DIR
+unset ETCD_NAME ETCD_INITIAL_CLUSTER ETCD_INITIAL_ADVERTISE_PEER_URLS ETCD_INITIAL_CLUSTER_TOKEN ETCD_CLUSTER_NAME ETCD_DATA_DIR
 
 line=$(etcd_snapshot_line "$RESTIC_REPOSITORY" "$wanted")
 id=$(snapshot_id "$line")

@@ -213,8 +213,12 @@ mariadb_dump_options() {
 # MariaDB's mysqlbinlog has no --skip-gtids: it sets each event's domain, server id and sequence
 # number, which gtid_strict_mode refuses (out of order) and which would keep the original server
 # id, which that server's replication then ignores as its own. The lines go; the events get new
-# GTIDs.
+# GTIDs. binlog_annotate_row_events off for the replay: the server would otherwise log each
+# replayed BINLOG statement (as large as the rows of the original statement) as an Annotate_rows
+# event, which no reader with max_allowed_packet below its size can read back (mysqldump
+# --master-data then crashes on the server's binary log, replicas of it fail).
 mariadb_binlog_sql() {
+  printf 'SET SESSION binlog_annotate_row_events = OFF;\n'
   TZ=UTC mysqlbinlog "$@" | sed -E '/^\/\*M!100001 SET @@session\.(gtid_seq_no|server_id|gtid_domain_id)=[0-9]+\*\/\/\*!\*\/;$/d'
   pipeline_ok "${PIPESTATUS[@]}"
 }

@@ -17,7 +17,8 @@
 # are stamped before the target second, in commit order; the server's clock, second resolution),
 # only events of MYSQL_DATABASE (mysqlbinlog --database: row events by their table's database,
 # statements such as DDL by the session's default database, which is why applications must
-# connect with MYSQL_DATABASE as their default database).
+# connect with MYSQL_DATABASE as their default database). A single statement whose row events
+# exceed 1 GiB (max_allowed_packet's maximum) cannot be replayed.
 #
 # Stop the application's writers first: writes during the restore are lost or conflict. If the
 # load or replay fails midway, the database is incomplete: run the restore again.
@@ -128,6 +129,13 @@ trap 'rm -rf "$work"' EXIT
 fetch_binlogs "$work" "$use" >"$work/files.list"
 files=()
 mapfile -t files <"$work/files.list"
+
+# Replayed row events arrive as one BINLOG statement per original statement, which can be far
+# larger than the server's max_allowed_packet (64M in server.cnf): raised to the maximum (1G) for the
+# restore's connections, set back on exit.
+packet="$(target_sql -e 'SELECT @@GLOBAL.max_allowed_packet')" || die "cannot reach $MYSQL_HOST:$MYSQL_PORT"
+target_sql -e 'SET GLOBAL max_allowed_packet = 1073741824' || die "could not raise max_allowed_packet on $MYSQL_HOST"
+trap 'target_sql -e "SET GLOBAL max_allowed_packet = $packet" || log "could not set max_allowed_packet back to $packet"; rm -rf "$work"' EXIT
 
 # From here on data changes.
 target_sql -e "DROP DATABASE IF EXISTS $(sql_name "$MYSQL_DATABASE")" || die "could not drop $MYSQL_DATABASE on $MYSQL_HOST"
