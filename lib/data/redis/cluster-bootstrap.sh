@@ -161,7 +161,7 @@ wait_for_topology() {
   for member in "${members[@]}"; do
     while :; do
       nodes=$(cli "$member" cluster nodes | awk -v ids="${member_ids[*]}" \
-        'BEGIN { n = split(ids, list, " "); for (i = 1; i <= n; i++) member[list[i]] = 1 } ($1 in member) && $3 !~ /fail|noaddr|handshake/')
+        'BEGIN { n = split(ids, list, " "); for (i = 1; i <= n; i++) member[list[i]] = 1 } ($1 in member) && $3 !~ /(^|,)(fail\??|noaddr|handshake)(,|$)/')
       serving=$(awk '$3 ~ /master/ && NF >= 9' <<<"$nodes" | wc -l)
       following=$(awk '$3 ~ /slave/' <<<"$nodes" | wc -l)
       (( serving == masters && following == masters * replicas )) && break
@@ -240,7 +240,7 @@ hostname_of() { local rest=${1#*,}; [[ "$rest" == "$1" ]] && return 0; printf '%
 # ([...] migration entries dropped).
 dead_masters() {
   cli "$reference" cluster nodes | awk '
-    $3 ~ /master/ && $3 !~ /myself/ && ($3 ~ /fail|noaddr/ || $2 ~ /^:/ || $8 != "connected") {
+    $3 ~ /master/ && $3 !~ /myself/ && ($3 ~ /(^|,)(fail\??|noaddr)(,|$)/ || $2 ~ /^:/ || $8 != "connected") {
       ranges = ""
       for (i = 9; i <= NF; i++) if ($i !~ /^\[/) ranges = ranges " " $i
       if (ranges != "") print $1, $2, $3 ranges
@@ -319,7 +319,7 @@ heal_dead_masters() {
     dead=$(dead_masters)
     [[ -n "$dead" ]] || return 0
     # noaddr: its address answers with another identity. Redis never fails such a node over by itself.
-    awk '$3 !~ /noaddr/' <<<"$dead" | grep -q . || break
+    awk '$3 !~ /(^|,)noaddr(,|$)/' <<<"$dead" | grep -q . || break
     (( SECONDS < failover_deadline )) || break
     sleep 1
   done
@@ -342,7 +342,7 @@ heal_dead_masters
 wait_for_cluster_ok "$reference"
 nodes=$(cli "$reference" cluster nodes)
 # Masters that serve slots (a line has slot ranges from field 9 on) and are not failed or suspected.
-serving=$(awk '$3 ~ /master/ && $3 !~ /fail|noaddr/ && NF >= 9' <<<"$nodes" | wc -l)
+serving=$(awk '$3 ~ /master/ && $3 !~ /(^|,)(fail\??|noaddr)(,|$)/ && NF >= 9' <<<"$nodes" | wc -l)
 (( serving >= masters )) \
   || die "the cluster has $serving masters serving slots but $masters are configured: adding masters needs resharding, done by a person: redis-cli --cluster add-node <new> $reference, then redis-cli --cluster rebalance $reference --cluster-use-empty-masters"
 (( serving == masters )) || log "warning: the cluster has $serving masters serving slots, more than the $masters configured"
@@ -368,7 +368,7 @@ forget_departed_nodes() {
       log "warning: node $id ($address) is no member but serves slots $slots: leaving it; inspect with: redis-cli --cluster check $reference"
       continue
     fi
-    if [[ "$link" == connected && "$flags" != *fail* && "$flags" != *noaddr* ]]; then
+    if [[ "$link" == connected && ! ",$flags," =~ ,(fail\??|noaddr), ]]; then
       log "warning: node $id ($address) is no member but is alive: leaving it"
       continue
     fi

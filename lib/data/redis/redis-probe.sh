@@ -57,7 +57,7 @@ case "$mode" in
             split($i, r, "-"); n += (r[2] == "" ? 1 : r[2] - r[1] + 1); ranges = ranges " " $i
           }
           if (n == 0) next
-          if ($3 ~ /fail|noaddr|handshake/ || $2 ~ /^:/) dead = dead sprintf("; %s (%s, %s) owns%s", $1, $2, $3, ranges)
+          if ($3 ~ /(^|,)(fail\??|noaddr|handshake)(,|$)/ || $2 ~ /^:/) dead = dead sprintf("; %s (%s, %s) owns%s", $1, $2, $3, ranges)
           else served += n
         }
         END { printf "%d%s", served, dead }')

@@ -75,7 +75,7 @@ if [[ "$cluster_enabled" == 1 ]]; then
   [[ -n "$nodes" ]] || die "no member of REDIS_NODES (${seeds[*]}) sees cluster_state ok: a backup now would miss slots"
   # Masters serving slots and not failed: `file id ip:port slot-ranges(_-joined) slot-count`.
   mapfile -t targets < <(awk '
-    $3 ~ /master/ && $3 !~ /fail|noaddr|handshake/ && NF >= 9 {
+    $3 ~ /master/ && $3 !~ /(^|,)(fail\??|noaddr|handshake)(,|$)/ && NF >= 9 {
       ranges = ""; count = 0
       for (i = 9; i <= NF; i++) {
         if ($i ~ /^\[/) continue
