@@ -36,58 +36,96 @@ function isPlain(value: string): boolean {
     && !value.includes(' #');
 }
 
+// Keys and short values repeat across thousands of objects: their written form is remembered.
+const scalarCache = new Map<string, string>();
+
 function scalar(value: unknown): string {
   if (value === null || value === undefined) return 'null';
   if (typeof value === 'number' || typeof value === 'boolean') return String(value);
   const text = String(value);
-  return text !== '' && isPlain(text) ? text : JSON.stringify(text);
+  const known = scalarCache.get(text);
+  if (known !== undefined) return known;
+  const written = text !== '' && isPlain(text) ? text : JSON.stringify(text);
+  if (text.length <= 64) scalarCache.set(text, written);
+  return written;
 }
+
+const NOT_LITERAL = /[\r\t\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\ufeff]/;
 
 /** A literal block (`|` or `|-`) for a multi-line string, when one can hold it exactly. */
 function literalBlock(value: string, indent: string): string | undefined {
-  if (!value.includes('\n') || /[\r\t\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\ufeff]/.test(value)) return undefined;
+  if (!value.includes('\n') || NOT_LITERAL.test(value)) return undefined;
   if (value.endsWith('\n\n') || value.startsWith(' ') || value.startsWith('\n')) return undefined;
   const chomp = value.endsWith('\n') ? '|' : '|-';
   const body = value.endsWith('\n') ? value.slice(0, -1) : value;
-  return `${chomp}\n${body.split('\n').map((line) => (line === '' ? '' : indent + line)).join('\n')}`;
+  // Every line indented, empty lines left empty (the body neither starts nor ends with a newline).
+  return `${chomp}\n${indent}${body.replace(/\n(?!\n)/g, `\n${indent}`)}`;
 }
 
-function isCollection(value: unknown): value is Record<string, unknown> | unknown[] {
-  return typeof value === 'object' && value !== null && (Array.isArray(value) ? value.length > 0 : Object.keys(value).length > 0);
+function isEmptyMap(value: object): boolean {
+  for (const key in value) if (Object.prototype.hasOwnProperty.call(value, key)) return false;
+  return true;
 }
 
-/** `value` after `key:` or `- `: inline when scalar or empty, else on the next lines at `indent`. */
-function node(value: unknown, indent: string): string {
-  if (Array.isArray(value) && value.length === 0) return ' []';
-  if (typeof value === 'object' && value !== null && !Array.isArray(value) && Object.keys(value).length === 0) return ' {}';
+/**
+ * Appends `value` as written after `key:` or `- `: inline when scalar or empty, else on the next
+ * lines at `indent`.
+ */
+function writeNode(out: string[], value: unknown, indent: string): void {
   if (typeof value === 'string') {
-    const block = literalBlock(value, indent);
-    return ` ${block ?? scalar(value)}`;
+    out.push(' ', literalBlock(value, indent) ?? scalar(value));
+  } else if (Array.isArray(value)) {
+    if (value.length === 0) out.push(' []');
+    else { out.push('\n'); writeList(out, value, indent); }
+  } else if (typeof value === 'object' && value !== null) {
+    if (isEmptyMap(value)) out.push(' {}');
+    else { out.push('\n'); writeMap(out, value as Record<string, unknown>, indent, indent); }
+  } else {
+    out.push(' ', scalar(value));
   }
-  if (!isCollection(value)) return ` ${scalar(value)}`;
-  return `\n${collection(value, indent)}`;
 }
 
-function collection(value: Record<string, unknown> | unknown[], indent: string): string {
+function writeList(out: string[], value: readonly unknown[], indent: string): void {
   const next = `${indent}  `;
-  if (Array.isArray(value)) {
-    return value.map((item) => {
-      if (isCollection(item) && !Array.isArray(item)) {
-        // The first key of a map item shares the line with the dash.
-        return `${indent}- ${collection(item, next).slice(next.length)}`;
-      }
-      return `${indent}-${node(item, next)}`;
-    }).join('\n');
+  value.forEach((item, i) => {
+    if (i > 0) out.push('\n');
+    if (typeof item === 'object' && item !== null && !Array.isArray(item) && !isEmptyMap(item)) {
+      // The first key of a map item shares the line with the dash.
+      writeMap(out, item as Record<string, unknown>, `${indent}- `, next);
+    } else {
+      out.push(indent, '-');
+      writeNode(out, item, next);
+    }
+  });
+}
+
+/** A map's entries at `indent`, the first one after `firstPrefix` (the list dash of an item). */
+function writeMap(out: string[], value: Record<string, unknown>, firstPrefix: string, indent: string): void {
+  const next = `${indent}  `;
+  let first = true;
+  for (const key of Object.keys(value)) {
+    const v = value[key];
+    if (v === undefined) continue;
+    if (!first) out.push('\n');
+    out.push(first ? firstPrefix : indent, scalar(key), ':');
+    first = false;
+    writeNode(out, v, next);
   }
-  return Object.entries(value)
-    .filter(([, v]) => v !== undefined)
-    .map(([key, v]) => `${indent}${scalar(key)}:${node(v, next)}`)
-    .join('\n');
 }
 
 /** One YAML document for a JSON value, ending with a newline. */
 export function manifestYaml(value: unknown): string {
-  return `${isCollection(value) ? collection(value, '') : node(value, '').trimStart()}\n`;
+  const out: string[] = [];
+  if (typeof value === 'object' && value !== null && !Array.isArray(value) && !isEmptyMap(value)) {
+    writeMap(out, value as Record<string, unknown>, '', '');
+  } else if (Array.isArray(value) && value.length > 0) {
+    writeList(out, value, '');
+  } else {
+    writeNode(out, value, '');
+    out[0] = out[0].trimStart();
+  }
+  out.push('\n');
+  return out.join('');
 }
 
 /** Several documents, separated by `---`. */

@@ -14,6 +14,12 @@ export interface SynthResult {
   readonly files: number;
   /** Kubernetes objects in them. */
   readonly objects: number;
+  /**
+   * The rendered objects of the files directly in `outdir`, in file order: what `kubectl apply -f
+   * <outdir>` and an Argo CD directory source read (not `restore/`); for a result that combines
+   * several apps (Argo CD's), those of each app's folder.
+   */
+  readonly applied: readonly Record<string, any>[];
 }
 
 /**
@@ -45,17 +51,19 @@ export function synthesizeApp(app: App, extraFiles?: (objects: readonly Record<s
     let objectCount = 0;
     let index = 0;
     const all: Record<string, any>[] = [];
+    const applied: Record<string, any>[] = [];
     for (const chart of app.charts) {
       const objects = new DependencyGraph(chart.node).topology()
         .filter((c): c is ApiObject => ApiObject.isApiObject(c) && Chart.of(c) === chart)
         .map(renderOnce);
       objectCount += objects.length;
       all.push(...objects);
+      if (!RestoreChart.isRestoreChart(chart)) applied.push(...objects);
       writeFileSync(chartFile(app.outdir, chart, () => index++), manifestYamlDocuments(objects));
     }
     // Files derived from the whole rendered app (an environment's README), beside the manifests.
     const extra = extraFiles ? extraFiles(all) : {};
     for (const [name, text] of Object.entries(extra)) writeFileSync(join(app.outdir, name), text);
-    return { outdir: app.outdir, files: app.charts.length + Object.keys(extra).length, objects: objectCount };
+    return { outdir: app.outdir, files: app.charts.length + Object.keys(extra).length, objects: objectCount, applied };
   });
 }

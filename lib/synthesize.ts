@@ -4,7 +4,7 @@ import { AppTierSettings } from './config/app-tier-settings';
 import { gitops, GitOpsSettings } from './config/gitops';
 import { platform, PlatformSettings, platformNamespaces, platformProblems } from './config/platform';
 import { environmentsOf, ingressHostsOf, namespaceOf, ResolvedEnvironment, resolveEnvironment } from './config/solution-definition';
-import { buildArgoCd, shippedIn } from './delivery/argocd';
+import { buildArgoCd, ShippedManifest, shippedOf } from './delivery/argocd';
 import { buildPlatform, PLATFORM_FOLDER } from './logging';
 import { PolicyViolationError } from './policy/policy-violation-error';
 import { SOLUTIONS } from './solutions';
@@ -74,9 +74,11 @@ export function synthesize(outdir: string, options: SynthesizeOptions = {}): Syn
   const written: WrittenEnvironment[] = [];
   try {
     if (problems.length === 0) {
+      const applied = new Map<ResolvedEnvironment<AppTierSettings>, readonly ShippedManifest[]>();
       for (const { solution, environment } of resolved) {
         try {
           const result = buildEnvironment(solution, environment.environment, staging).synth();
+          applied.set(environment, result.applied as ShippedManifest[]);
           written.push({ path: relative(staging, result.outdir).split(sep).join('/'), files: result.files, objects: result.objects });
         } catch (error) {
           if (error instanceof ConfigError) problems.push(...error.problems);
@@ -93,13 +95,14 @@ export function synthesize(outdir: string, options: SynthesizeOptions = {}): Syn
       };
       if (gitopsSettings && problems.length === 0) {
         try {
-          // From what was just written: the projects admit exactly the kinds the environments ship.
+          // From what was just written (the rendered objects of each environment's folder, not
+          // parsed back): the projects admit exactly the kinds the environments ship.
           const result = buildArgoCd({
             outdir: staging,
             gitops: gitopsSettings,
             environments: resolved.map(({ environment: e }) => ({
               solution: e.solution, environment: e.environment, namespace: namespaceOf(e), production: e.production,
-              ...shippedIn(join(staging, e.solution, e.environment)),
+              ...shippedOf(applied.get(e) ?? []),
             })),
           });
           written.push({ path: relative(staging, result.outdir).split(sep).join('/'), files: result.files, objects: result.objects });

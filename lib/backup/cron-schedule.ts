@@ -101,10 +101,16 @@ export function longestGapMinutes(starts: readonly number[]): number {
   return gap;
 }
 
-/** A start minute two schedules share, if any. */
+/** The first start minute two schedules share, if any (both ascending, as {@link startMinutes} gives them). */
 export function firstCommonStart(a: readonly number[], b: readonly number[]): number | undefined {
-  const set = new Set(a);
-  return b.find((t) => set.has(t));
+  let i = 0;
+  let j = 0;
+  while (i < a.length && j < b.length) {
+    if (a[i] === b[j]) return a[i];
+    if (a[i] < b[j]) i++;
+    else j++;
+  }
+  return undefined;
 }
 
 /** A window minute as a readable `YYYY-MM-DD HH:MM` of the reference window. */

@@ -29,7 +29,9 @@ describe('cron schedules', () => {
 
   test('schedules that start in the same minute are found, different minutes are not', () => {
     const starts = (e: string) => startMinutes(parseCron(e));
-    expect(firstCommonStart(starts('0 1 * * *'), starts('0 * * * *'))).toBeDefined();
+    expect(firstCommonStart(starts('0 1 * * *'), starts('0 * * * *'))).toBe(60);
+    expect(firstCommonStart(starts('0 * * * *'), starts('30 2 * * 2'))).toBeUndefined();
+    expect(firstCommonStart(starts('0 * * * *'), starts('0 2 * * 2'))).toBe(1440 + 120);
     expect(firstCommonStart(starts('0 1 * * *'), starts('15 * * * *'))).toBeUndefined();
     expect(firstCommonStart(starts('30 3 * * 0'), starts('30 3 * * 6'))).toBeUndefined();
   });

@@ -481,6 +481,12 @@ describe('this repository: the synthesized environments in dist/ and lib/config/
     const outdir = mkdtempSync(join(tmpdir(), 'argocd-repo-'));
     try {
       buildArgoCd({ outdir, gitops: repositoryGitOps, environments });
+      // The synth derives the projects from the rendered objects, not from the files parsed back:
+      // both give the same Argo CD objects.
+      const written = (folder: string): string[] => readdirSync(folder, { recursive: true, withFileTypes: true })
+        .filter((e) => e.isFile()).map((e) => join(e.parentPath ?? e.path, e.name)).sort();
+      expect(written(join(outdir, 'argocd')).map((f) => readFileSync(f, 'utf8')))
+        .toEqual(written(join(dist, 'argocd')).map((f) => readFileSync(f, 'utf8')));
       const bootstrap = objectsIn(join(outdir, 'argocd'));
       for (const solution of new Set(environments.map((e) => e.solution))) {
         const objects = [...bootstrap, ...objectsIn(join(outdir, 'argocd', solution))];

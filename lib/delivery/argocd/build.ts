@@ -78,6 +78,7 @@ export function buildArgoCd(options: BuildArgoCdOptions): SynthResult {
     outdir: folder,
     files: results.reduce((n, r) => n + r.files, 0),
     objects: results.reduce((n, r) => n + r.objects, 0),
+    applied: results.flatMap((r) => r.applied),
   };
 
   function rolloutOf(solution: string, environment: GitOpsEnvironment) {
