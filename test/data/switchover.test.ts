@@ -388,6 +388,9 @@ describeWithBinaries('PostgreSQL switchover.sh on real servers: a primary and tw
   const switchover = (...args: string[]) => runScript(POSTGRES_SWITCHOVER, ['--namespace', NAMESPACE, '--context', 'prod-eu', ...args], cluster.env());
   const ids = (port: number): Set<number> => new Set(psql(port, 'SELECT id FROM writes').split('\n').filter((l) => l).map(Number));
   const readOnlySetting = (port: number) => psql(port, 'SHOW default_transaction_read_only');
+  /** probe.sh as the kubelet runs it in the pod: as the server's OS user, on the server's socket. */
+  const probe = (pod: PgPod, ...args: string[]) => exec('bash', [join(scripts, 'probe.sh'), ...args],
+    { PROBE_HOST: join(dir.path, `run-${pod.name}`), PROBE_PORT: String(pod.port), POSTGRES_USER: 'app' });
 
   beforeAll(async () => {
     dir = tempDir('postgres-switchover');
@@ -469,6 +472,7 @@ describeWithBinaries('PostgreSQL switchover.sh on real servers: a primary and tw
   });
 
   test('under continuous writes: no committed row lost, the Service follows the new primary, the old one refuses writes, the other standby follows', async () => {
+    expect(probe(primary(), 'ready', 'primary')).toMatchObject({ status: 0 });
     const rows = writer();
     rows.start();
     await rows.waitForCommits(30);
@@ -483,9 +487,14 @@ describeWithBinaries('PostgreSQL switchover.sh on real servers: a primary and tw
     expect(psql(standby0().port, 'SELECT pg_is_in_recovery()')).toBe('f');
     expect(psql(servicePort, 'SELECT inet_server_port()')).toBe(String(standby0().port));
 
-    // The old primary refuses writes, in new sessions and through a session's default.
+    // The old primary refuses writes, in new sessions and through a session's default, and its
+    // readiness says so (it is up, but no primary any more).
     expect(readOnlySetting(primary().port)).toBe('on');
     expect(() => psql(primary().port, 'INSERT INTO writes VALUES (-3)')).toThrow(/cannot execute INSERT in a read-only transaction/);
+    const fencedProbe = probe(primary(), 'ready', 'primary');
+    expect(fencedProbe.status).toBe(1);
+    expect(fencedProbe.output).toContain('the primary refuses writes (default_transaction_read_only = on)');
+    expect(probe(primary(), 'live').status).toBe(0);
 
     // The Service selects only the promoted pod, ready or not (its readiness is the standby's).
     const patches = cluster.calls().filter((c) => / patch /.test(c));

@@ -3,8 +3,11 @@
 #
 #   probe.sh live             the server accepts connections (pg_isready: no login, no query). Cheap
 #                             on purpose: a busy server or a standby catching up is never restarted.
-#   probe.sh ready primary    ...and it serves writes: it is not in recovery. A data directory that
-#                             holds a standby never takes writes through the primary's Service.
+#   probe.sh ready primary    ...and it serves writes: it is not in recovery (a data directory that
+#                             holds a standby never takes writes through the primary's Service),
+#                             and new transactions are not read-only (a primary fenced by a
+#                             switchover keeps default_transaction_read_only = on: it is up, but
+#                             not a primary any more).
 #   probe.sh ready standby    ...and it serves the primary's current data: it is in recovery and its
 #                             WAL receiver has been streaming for PROBE_STREAMING_SECONDS. A standby
 #                             that cannot stream (primary down, WAL it needs removed, wrong password)
@@ -48,8 +51,14 @@ query() {
 
 case "$2" in
   primary)
-    state="$(query "SELECT CASE WHEN pg_is_in_recovery() THEN 'recovery' ELSE 'primary' END")" || fail "cannot query the server: $state"
-    [ "$state" = primary ] || fail "the primary's server is in recovery: its data directory holds a standby (standby.signal) and never takes writes"
+    state="$(query "SELECT CASE WHEN pg_is_in_recovery() THEN 'recovery'
+        WHEN current_setting('default_transaction_read_only')::boolean THEN 'read-only' ELSE 'primary' END")" \
+      || fail "cannot query the server: $state"
+    case "$state" in
+      primary) ;;
+      read-only) fail "the primary refuses writes (default_transaction_read_only = on): fenced by a switchover (README runbook 'Database switchover (PostgreSQL)'), or set by hand" ;;
+      *) fail "the primary's server is in recovery: its data directory holds a standby (standby.signal) and never takes writes" ;;
+    esac
     ;;
   standby)
     state="$(query "SELECT CASE
