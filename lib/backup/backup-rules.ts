@@ -19,12 +19,16 @@ export const BACKUP_METRICS = {
   cronJobLastSuccess: 'kube_cronjob_status_last_successful_time',
   /** When a CronJob was created (unix seconds), label `cronjob`. */
   cronJobCreated: 'kube_cronjob_created',
-  /** Restarts of a container, labels `pod`, `container`. */
-  containerRestarts: 'kube_pod_container_status_restarts_total',
 } as const;
 
-/** Name of the WAL shipper sidecar beside a PostgreSQL server: its restarts mean archiving fails. */
+/** Name of the WAL shipper sidecar beside a PostgreSQL server. */
 export const WAL_SHIPPER_CONTAINER = 'wal-shipper';
+
+/**
+ * postgres_exporter's count of failed archive_command runs (`pg_stat_archiver`), labels `pod`,
+ * `job`: archive_command refuses new WAL while the shipper is failing, so it counts shipping failures.
+ */
+export const WAL_ARCHIVE_FAILURES_METRIC = 'pg_stat_archiver_failed_count';
 
 /** `-<kind>`: the suffix of every backup CronJob of `kinds` (backupCronJobName). */
 function cronJobPattern(kinds: readonly BackupJobKind[]): string {
@@ -121,20 +125,22 @@ export function backupRuleGroups(namespace: string): RuleGroup[] {
 
 /**
  * The alert of a store that ships its WAL continuously from a sidecar (PostgreSQL): the shipper
- * exits on failure, so its restarts are the signal.
+ * retries and never exits for a failure (a restarting sidecar would take the primary out of its
+ * Service), archive_command refuses new WAL once the spool has not been shipped for an hour, and
+ * PostgreSQL counts those refusals.
  */
 export function walShippingRuleGroups(namespace: string): RuleGroup[] {
   const ns = namespaceMatcher(namespace);
   const rules: DocumentedAlertRule[] = [
     {
       alert: 'WalShippingFailing',
-      expr: `increase(${selector(BACKUP_METRICS.containerRestarts, ns, `container="${WAL_SHIPPER_CONTAINER}"`)}[30m]) >= 2`,
-      forDuration: '30m',
+      expr: `increase(${selector(WAL_ARCHIVE_FAILURES_METRIC, ns)}[15m]) > 0`,
+      forDuration: '15m',
       severity: Severity.P1,
-      summary: 'The WAL shipper of {{ $labels.pod }} keeps failing: point-in-time recovery falls behind',
-      description: 'The sidecar that ships archived WAL to the bucket exits on failure and restarts. WAL waits safely in the spool on the data volume, but the recovery point stops advancing and the volume fills. Read its log (kubectl logs <pod> -c wal-shipper) long before the volume alert fires.',
-      threshold: '2 or more restarts in 30m, for 30m',
-      expressionSummary: 'restarts of the wal-shipper containers',
+      summary: 'WAL of {{ $labels.pod }} has not been shipped off-site for over an hour: point-in-time recovery falls behind',
+      description: 'archive_command refuses new WAL because the oldest file in the spool is older than its limit (an hour): the wal-shipper sidecar cannot upload to the bucket. Nothing is lost yet (the WAL waits in pg_wal and the spool on the data volume), but the recovery point stops advancing and the volume fills. Read kubectl logs <pod> -c wal-shipper (credentials, bucket reachable, repository lock) long before the volume alert fires.',
+      threshold: 'archive_command failed within 15m, for 15m',
+      expressionSummary: 'increase of pg_stat_archiver_failed_count (postgres_exporter)',
     },
   ];
   return [{ name: 'wal-shipping', rules }];

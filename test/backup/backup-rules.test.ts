@@ -116,16 +116,18 @@ describeWithBinaries('backup alert rules (promtool)', { promtool: PROMETHEUS_BIN
     expect(result.output).toContain('SUCCESS');
   });
 
-  test('a WAL shipper that keeps restarting alerts; one restart does not', () => {
-    const restarts = (pod: string) => `kube_pod_container_status_restarts_total{namespace="${NS}", pod="${pod}", container="wal-shipper"}`;
+  test('archive_command refusing WAL (the shipper failing) alerts after 15 minutes of failures; a failure that stopped does not', () => {
+    const failures = (pod: string) => `pg_stat_archiver_failed_count{namespace="${NS}", pod="${pod}", job="postgres"}`;
     const result = testRules(rules(), [{
       interval: '1m',
       input_series: [
-        { series: restarts('postgres-0'), values: '0+1x120' },
-        { series: restarts('postgres-standby-0'), values: '0x30 1x90' },
+        // PostgreSQL retries a refused segment about once a minute.
+        { series: failures('postgres-0'), values: '0x30 1+1x90' },
+        { series: failures('postgres-standby-0'), values: '0x10 1+1x5 6x100' },
       ],
       alert_rule_test: [
-        { eval_time: '70m', alertname: 'WalShippingFailing', exp_alerts: [{ exp_labels: { namespace: NS, pod: 'postgres-0', container: 'wal-shipper', severity: 'P1' } }] },
+        { eval_time: '40m', alertname: 'WalShippingFailing', exp_alerts: [] },
+        { eval_time: '70m', alertname: 'WalShippingFailing', exp_alerts: [{ exp_labels: { namespace: NS, pod: 'postgres-0', job: 'postgres', severity: 'P1' } }] },
       ],
     }]);
     expect(result.output).toContain('SUCCESS');

@@ -333,27 +333,50 @@ describeWithBinaries('PostgreSQL backups: base backups, WAL archive and point-in
     rmSync(path('scratch', 'gap'), { recursive: true, force: true });
   }, 300_000);
 
-  test('a failing shipper keeps every segment in the spool and exits non-zero; the next good pass ships them', async () => {
+  test('a failing shipper keeps every segment in the spool and keeps trying (never exits); an hour-old spool makes archive_command refuse, which PostgreSQL counts; the next good pass ships them', async () => {
     psql("INSERT INTO listings SELECT g, 'unshipped' FROM generate_series(200001, 200100) g");
     psql('SELECT pg_switch_wal()');
     await waitFor('the segment in the spool', () => spool().some((f) => /^[0-9A-F]{24}$/.test(f)), 30_000);
     const waiting = spool();
     // An unusable repository (a file where the repository should be): every upload fails.
     writeFileSync(path('not-a-repo'), 'x');
-    const bad = { ARCHIVE_REPOSITORY: path('not-a-repo'), SHIP_INTERVAL_SECONDS: '1', SHIP_MAX_FAILURES: '2', SHIPPER_HEARTBEAT: path('tmp', 'failing-heartbeat') };
+    const heartbeat = path('tmp', 'failing-heartbeat');
+    const bad = { ARCHIVE_REPOSITORY: path('not-a-repo'), SHIP_INTERVAL_SECONDS: '1', SHIPPER_HEARTBEAT: heartbeat };
     const once = script('pg-wal-ship.sh', ['--once'], bad);
     expect(once.status).not.toBe(0);
     expect(once.output).toMatch(/files stay in/);
-    const loop = script('pg-wal-ship.sh', [], bad);
-    expect(loop.status).not.toBe(0);
-    expect(loop.output).toMatch(/failed 2 times in a row/);
-    expect(loop.output).toMatch(/spool backlog: \d+ file\(s\), \d+ bytes, oldest \d+s old/);
+    // The loop keeps going through failed passes (a sidecar that exited would make the pod unready),
+    // and its heartbeat moves, so liveness restarts it only when a pass hangs.
+    const [cmd, argv] = asUser('bash', [join(scripts, 'pg-wal-ship.sh')]);
+    const loop = new ServerProcess(cmd, argv, { env: env(bad), cwd: path('tmp') });
+    background.push(loop);
+    await waitFor('three failed passes', () => (loop.log.match(/pass failed \(\d+ in a row\)/g) ?? []).length >= 3, 60_000);
+    expect(loop.exited).toBe(false);
+    expect(loop.log).toMatch(/spool backlog: \d+ file\(s\), \d+ bytes, oldest \d+s old/);
+    expect(existsSync(heartbeat)).toBe(true);
+    await loop.stop();
     expect(spool()).toEqual(waiting);
-    // The liveness probe's heartbeat is only touched by passes that shipped.
-    expect(existsSync(path('tmp', 'failing-heartbeat'))).toBe(false);
+
+    // The shipper has failed for over an hour (the spool's files aged): archive_command refuses the
+    // next segment, PostgreSQL keeps it in pg_wal and counts the failure where postgres_exporter reads it.
+    const failedBefore = Number(psql('SELECT failed_count FROM pg_stat_archiver'));
+    exec('touch', ['-d', '2 hours ago', ...waiting.map((f) => path('volume', 'wal-spool', f))]);
+    psql("INSERT INTO listings SELECT g, 'held in pg_wal' FROM generate_series(200101, 200200) g");
+    const held = psql('SELECT pg_walfile_name(pg_current_wal_lsn())');
+    psql('SELECT pg_switch_wal()');
+    await waitFor('archive_command refusing', () => Number(psql('SELECT failed_count FROM pg_stat_archiver')) > failedBefore, 60_000);
+    expect(psql('SELECT last_failed_wal FROM pg_stat_archiver')).toBe(held);
+    expect(spool()).toEqual(waiting);
+    const refused = script('pg-wal-archive.sh', [join(data, 'pg_wal', held), held]);
+    expect(refused.status).not.toBe(0);
+    expect(refused.output).toMatch(/the oldest file in .* is \d+s old \(limit 3600s\): the wal-shipper is not shipping/);
+
+    // A good pass empties the spool; PostgreSQL's next retry archives the held segment, and it ships.
+    ok('pg-wal-ship.sh', ['--once']);
+    await waitFor('the held segment archived', () => psql('SELECT last_archived_wal FROM pg_stat_archiver') === held, 120_000);
     archive();
     expect(spool()).toEqual([]);
-  }, 120_000);
+  }, 240_000);
 
   test('a base backup cut short, or a stream that is not a whole tar, leaves no promoted snapshot', () => {
     const before = snapshots('repo-base').length;

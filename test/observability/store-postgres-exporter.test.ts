@@ -10,6 +10,7 @@ import { Chart, Testing } from 'cdk8s';
 import { spawnSync } from 'child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'fs';
 import { join } from 'path';
+import { WAL_ARCHIVE_FAILURES_METRIC } from '../../lib/backup/backup-rules';
 import { AlertRules } from '../../lib/observability/alert-rules';
 import { DEFAULT_POSTGRES_REPLICATION_LAG_BYTES, postgresRuleGroups } from '../../lib/observability/store-rules/postgres';
 import { StoreSeries } from '../../lib/observability/store-rules/store-selector';
@@ -153,6 +154,11 @@ describeWithBinaries('PostgreSQL alerts on a real postgres_exporter and Promethe
     expect(metrics).toEqual(['pg_stat_replication_pg_wal_lsn_diff', 'pg_up']);
     const served = new Set([...await prometheus!.metricNames('postgres'), ...await prometheus!.metricNames('postgres-standby')]);
     expect(metrics.filter((m) => !served.has(m))).toEqual([]);
+  });
+
+  test('the metric of the WAL shipping alert (backup rules) is served by the real exporter', async () => {
+    const served = new Set(await prometheus!.metricNames('postgres'));
+    expect(served.has(WAL_ARCHIVE_FAILURES_METRIC)).toBe(true);
   });
 
   test('every metric the PostgreSQL dashboard queries is served by the real exporter', async () => {

@@ -15,10 +15,16 @@ import type { PostgresServer } from './postgres-server';
 export const ARCHIVE_COMMAND = `${BACKUP_SCRIPTS_DIR}/pg-wal-archive.sh %p %f`;
 /** Seconds between two shipper passes: with archive_timeout, the RPO. */
 export const SHIP_INTERVAL_SECONDS = 60;
-/** The shipper touches this after every pass; its liveness probe reads it. */
+/** The shipper touches this at start and after every pass that finished; its liveness probe reads it. */
 const SHIPPER_HEARTBEAT = `${WAL_SPOOL_DIR}/.shipper-alive`;
 /** A pass may wait for a repository lock (a weekly prune or check) for this long. */
 const SHIPPER_LOCK_WAIT_SECONDS = 1800;
+/**
+ * archive_command refuses new WAL once the spool's oldest file is this old (the shipper has failed
+ * for that long; a pass waiting out a prune's lock stays well within it): PostgreSQL then counts
+ * failures in pg_stat_archiver, which the WalShippingFailing alert reads, and keeps the WAL in pg_wal.
+ */
+export const WAL_SPOOL_MAX_AGE_SECONDS = 3600;
 const SHIPPER_RESOURCES: ResourceRequirements = {
   requests: { cpu: '50m', memory: '128Mi' },
   limits: { cpu: '500m', memory: '512Mi' },
@@ -66,14 +72,16 @@ export function walArchivingPod(archiving: WalArchiving, image: string): {
     resources: SHIPPER_RESOURCES,
     command: ['bash', `${BACKUP_SCRIPTS_DIR}/pg-wal-ship.sh`],
     env: [...archiving.shipperEnv, { name: 'SHIPPER_HEARTBEAT', value: SHIPPER_HEARTBEAT }],
-    // Alive while passes complete (a hung upload is restarted, which the WalShippingFailing alert
-    // counts); ready while the spool on the data volume is writable. Failed passes make it exit.
+    // In Kubernetes 1.27 every container's readiness is the pod's, and so the primary's place in
+    // its Service: the shipper never exits for failed passes (it retries; the failure reaches the
+    // alerting through pg_stat_archiver, see WAL_SPOOL_MAX_AGE_SECONDS), and it is restarted only
+    // when a pass hangs (no heartbeat for 45 minutes, which includes a lock wait). Ready while the
+    // spool on the data volume is writable. No startup probe: the heartbeat is touched at start,
+    // so a slow or unreachable bucket never holds a starting server out of its Service.
     livenessProbe: execProbe(['bash', '-c', `test -n "$(find ${SHIPPER_HEARTBEAT} -mmin -45 2>/dev/null)"`],
-      { initialDelaySeconds: 0, periodSeconds: 60, timeoutSeconds: 10, failureThreshold: 3 }),
+      { initialDelaySeconds: 30, periodSeconds: 60, timeoutSeconds: 10, failureThreshold: 3 }),
     readinessProbe: execProbe(['bash', '-c', `mkdir -p ${WAL_SPOOL_DIR} && test -w ${WAL_SPOOL_DIR}`],
       { initialDelaySeconds: 0, periodSeconds: 30, timeoutSeconds: 5, failureThreshold: 3 }),
-    startupProbe: execProbe(['bash', '-c', `test -n "$(find ${SHIPPER_HEARTBEAT} -mmin -45 2>/dev/null)"`],
-      { initialDelaySeconds: 10, periodSeconds: 30, timeoutSeconds: 10, failureThreshold: 60 }),
     volumeMounts: [
       { name: 'data', mountPath: DATA_MOUNT },
       scripts,
@@ -90,7 +98,10 @@ export function walArchivingPod(archiving: WalArchiving, image: string): {
       { name: 'shipper-tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString('1Gi') } },
     ],
     serverMounts: [scripts],
-    serverEnv: [{ name: 'WAL_SPOOL_DIR', value: WAL_SPOOL_DIR }],
+    serverEnv: [
+      { name: 'WAL_SPOOL_DIR', value: WAL_SPOOL_DIR },
+      { name: 'WAL_SPOOL_MAX_AGE_SECONDS', value: String(WAL_SPOOL_MAX_AGE_SECONDS) },
+    ],
   };
 }
 

@@ -12,17 +12,20 @@
 #
 # Usage: pg-wal-ship.sh [--once]     --once: one pass, exit non-zero if it failed (tests, drains)
 #
-# Failing keeps the files in the spool (nothing is lost, the volume fills up instead): after
-# SHIP_MAX_FAILURES passes in a row fail, the container exits non-zero and restarts, which the
-# alerts see (restarts, CrashLoopBackOff) long before the volume is full. Every pass logs the backlog.
+# Failing keeps the files in the spool (nothing is lost) and the shipper keeps trying every
+# interval; it never exits for it: in Kubernetes 1.27 a sidecar that restarts (or waits in
+# CrashLoopBackOff) makes the whole pod unready, and the primary would leave its Service because its
+# backups fail. The failure shows where the alerting sees it instead: once the oldest spool file is
+# WAL_SPOOL_MAX_AGE_SECONDS old, pg-wal-archive.sh refuses new WAL, which PostgreSQL counts in
+# pg_stat_archiver (alert WalShippingFailing). Every pass logs the backlog.
 #
 # Environment (besides restic.sh's and pg-backup-lib.sh's):
 #   ARCHIVE_REPOSITORY       where WAL goes                                   [required]
 #   WAL_SPOOL_DIR            the spool         [/var/lib/postgresql/data/wal-spool]
 #   SHIP_INTERVAL_SECONDS    seconds between passes                           [60]
-#   SHIP_MAX_FAILURES        failed passes in a row before exiting non-zero   [5]
-#   SHIPPER_HEARTBEAT        file touched after every pass that succeeded, for a liveness probe
-#                            (a pass hung on the object store stops touching it)   [none]
+#   SHIPPER_HEARTBEAT        file touched at start and after every pass that finished (shipped
+#                            or failed), for a liveness probe: a pass hung on the object store
+#                            stops touching it                                 [none]
 #   PATH                     must hold pg_waldump (the image's PATH does)
 set -euo pipefail
 # shellcheck source=lib/data/postgres/backup/pg-backup-lib.sh
@@ -31,9 +34,7 @@ set -euo pipefail
 require ARCHIVE_REPOSITORY
 WAL_SPOOL_DIR="${WAL_SPOOL_DIR:-/var/lib/postgresql/data/wal-spool}"
 SHIP_INTERVAL_SECONDS="${SHIP_INTERVAL_SECONDS:-60}"
-SHIP_MAX_FAILURES="${SHIP_MAX_FAILURES:-5}"
 [[ "$SHIP_INTERVAL_SECONDS" =~ ^[1-9][0-9]*$ ]] || die "SHIP_INTERVAL_SECONDS '$SHIP_INTERVAL_SECONDS' must be a positive number"
-[[ "$SHIP_MAX_FAILURES" =~ ^[1-9][0-9]*$ ]] || die "SHIP_MAX_FAILURES '$SHIP_MAX_FAILURES' must be a positive number"
 once=0
 case "${1:-}" in
   --once) once=1 ;;
@@ -127,16 +128,17 @@ fi
 # SIGTERM (pod deletion): finish the pass under way, ship once more, and exit.
 stopping=0
 trap 'stopping=1' TERM INT
+heartbeat() { [ -z "${SHIPPER_HEARTBEAT:-}" ] || touch "$SHIPPER_HEARTBEAT"; }
+heartbeat
 failures=0
 while true; do
   if ship_once; then
     failures=0
-    [ -z "${SHIPPER_HEARTBEAT:-}" ] || touch "$SHIPPER_HEARTBEAT"
   else
     failures=$(( failures + 1 ))
-    log "pass failed ($failures in a row; exiting after $SHIP_MAX_FAILURES)"
-    [ "$failures" -lt "$SHIP_MAX_FAILURES" ] || { backlog; die "shipping WAL to $ARCHIVE_REPOSITORY failed $failures times in a row; the files stay in $WAL_SPOOL_DIR"; }
+    log "pass failed ($failures in a row): the files stay in $WAL_SPOOL_DIR; trying again in ${SHIP_INTERVAL_SECONDS}s"
   fi
+  heartbeat
   backlog
   [ "$stopping" = 0 ] || exit 0
   sleep "$SHIP_INTERVAL_SECONDS" & wait $! || true
