@@ -63,8 +63,9 @@ while (($#)); do
   shift
 done
 
-log() { printf 'switchover: %s\n' "$*" >&2; }
-die() { log "ERROR: $*"; exit 1; }
+LOG_PREFIX=switchover
+# shellcheck source=lib/ops/scripts/kubectl-change.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../../ops/scripts/kubectl-change.sh"
 
 [[ -n $namespace ]] || die '--namespace is required'
 [[ $name =~ ^[a-z0-9]([-a-z0-9]*[a-z0-9])?$ ]] || die "--name must be the construct's name (a DNS label) but '$name' was provided"
@@ -77,29 +78,6 @@ service="$primary_set"
 source_host=${source_host:-$service}
 # Where the pods mount the scripts ConfigMap (mysql-config.ts SCRIPTS_DIR).
 client="/opt/mysql-scripts/client.sh"
-
-k() { kubectl ${context:+--context "$context"} --namespace "$namespace" "$@"; }
-# A command line to copy: words quoted only where the shell needs it.
-quoted() {
-  local word out=''
-  for word in "$@"; do
-    if [[ $word =~ ^[A-Za-z0-9_./:=@%+,-]+$ ]]; then out+=" $word"; else out+=" '${word//\'/\'\\\'\'}'"; fi
-  done
-  printf '%s' "${out# }"
-}
-
-# What --dry-run prints goes to the script's stdout, also where callers discard a command's output.
-exec 3>&1
-# Runs a command that changes something, or (--dry-run) prints it with its input (`exec -i` and
-# `apply -f -` read theirs from stdin).
-change() {
-  if [[ -z $dry_run ]]; then
-    k "$@"
-    return
-  fi
-  printf 'would run: kubectl %s\n' "$(quoted ${context:+--context "$context"} --namespace "$namespace" "$@")" >&3
-  if [[ $1 == exec || $1 == apply ]]; then sed 's/^/    /' >&3; fi
-}
 
 # SQL in pod $1 as root on its own server, statements on stdin, client options after the pod.
 # shellcheck disable=SC2016 # expanded in the pod

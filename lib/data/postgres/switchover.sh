@@ -61,8 +61,9 @@ while (($#)); do
   shift
 done
 
-log() { printf 'switchover: %s\n' "$*" >&2; }
-die() { log "ERROR: $*"; exit 1; }
+LOG_PREFIX=switchover
+# shellcheck source=lib/ops/scripts/kubectl-change.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../../ops/scripts/kubectl-change.sh"
 
 [[ -n $namespace ]] || die '--namespace is required'
 [[ $name =~ ^[a-z0-9]([-a-z0-9]*[a-z0-9])?$ ]] || die "--name must be the construct's name (a DNS label) but '$name' was provided"
@@ -73,30 +74,6 @@ standby_set="$name-standby"
 to=${to:-$standby_set-0}
 [[ $to =~ ^$standby_set-[0-9]+$ ]] || die "--to must be a pod of the StatefulSet $standby_set (such as $standby_set-0) but '$to' was provided"
 
-k() { kubectl ${context:+--context "$context"} --namespace "$namespace" "$@"; }
-
-# A printable command line.
-# A command line to copy: words quoted only where the shell needs it.
-quoted() {
-  local word out=''
-  for word in "$@"; do
-    if [[ $word =~ ^[A-Za-z0-9_./:=@%+,-]+$ ]]; then out+=" $word"; else out+=" '${word//\'/\'\\\'\'}'"; fi
-  done
-  printf '%s' "${out# }"
-}
-
-# What --dry-run prints goes to the script's stdout, also where callers discard a command's output.
-exec 3>&1
-# Runs a command that changes something, or (--dry-run) prints it with its input. Commands that
-# take input (`exec -i`, `apply -f -`) read it from stdin.
-change() {
-  if [[ -z $dry_run ]]; then
-    k "$@"
-    return
-  fi
-  printf 'would run: kubectl %s\n' "$(quoted ${context:+--context "$context"} --namespace "$namespace" "$@")" >&3
-  if [[ $1 == exec || $1 == apply ]]; then sed 's/^/    /' >&3; fi
-}
 
 # psql in pod $1 as its superuser over the pod's socket (peer authentication); statements on stdin.
 # shellcheck disable=SC2016 # expanded in the pod, from its environment
