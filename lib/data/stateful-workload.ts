@@ -45,7 +45,7 @@ export interface StatefulSetOptions {
 /**
  * Base of the data stores' workloads: a StatefulSet whose pods each own a volume, with a headless
  * Service for stable pod names and a client Service in front. The StatefulSet is made in one place,
- * {@link addStatefulSet}, which owns R14 (data survives) for every store; per-store operational
+ * {@link StatefulWorkload.addStatefulSet}, which owns R14 (data survives) for every store; per-store operational
  * pieces that follow a store's StatefulSet and volumes (backup CronJobs, monitors) attach there.
  *
  * The helpers create one object each, so a store keeps deciding the order of its objects.

@@ -1,6 +1,6 @@
 /**
  * Milvus's backup scripts (lib/data/milvus/backup): the etcd snapshot, restore and restore test
- * against a real etcd (Debian etcd-server/etcd-client); milvus-backup.sh with recording stand-ins
+ * against a real etcd (Debian etcd-server/etcd-client); milvus-backup.sh and milvus-restore.sh with recording stand-ins
  * for milvus-backup and mc (neither can run here), against a local restic repository.
  */
 import { spawnSync } from 'child_process';
@@ -147,7 +147,7 @@ exec '${ETCDCTL}' "$@"`,
   });
 });
 
-describeWithBinaries('milvus-backup.sh (milvus-backup and mc are recording stand-ins)', { restic: RESTIC }, 'restic', () => {
+describeWithBinaries('milvus-backup.sh and milvus-restore.sh (milvus-backup and mc are recording stand-ins)', { restic: RESTIC }, 'restic', () => {
   jest.setTimeout(60_000);
   const tmp = tempDir('milvus-backup');
   afterAll(() => tmp.remove());
@@ -161,56 +161,140 @@ describeWithBinaries('milvus-backup.sh (milvus-backup and mc are recording stand
   };
   /**
    * Stand-ins recording each call (argv, and whether the credentials reached mc through the
-   * environment) into calls.log; mc mirror writes a folder like milvus-backup's. FAIL names the tool that fails.
+   * environment) into calls.log. milvus-backup prints what its CLI prints: the response's message
+   * (`success`) on a line of its own, exit status 0 even on failure. mc mirror into a local folder
+   * writes one like milvus-backup's: meta/backup_meta.json (state 2 = BACKUP_SUCCESS, size = the
+   * binlogs' bytes) and a 5-byte binlog. FAIL names the fault: `milvus-backup` (exits 1),
+   * `milvus-backup-says-failed` (exits 0, prints an error), `mc`, `no-meta`, `failed-state` (state
+   * 3), `missing-binlog` (the meta records more bytes than were copied), `restore` (restore fails).
    */
   function stubs(name: string, fail = ''): { bin: string; log: string } {
     const log = join(tmp.path, name, 'calls.log');
     const bin = stubDir(join(tmp.path, name), 'bin', {
-      'milvus-backup': `echo "milvus-backup $*" >> '${log}'; [[ '${fail}' != milvus-backup ]] || { echo 'create failed' >&2; exit 1; }`,
+      'milvus-backup': `echo "milvus-backup $*" >> '${log}'; echo 'config:/cfg/backup.yaml'; echo '[2026/11/28 02:40:00] [INFO] a log line'
+[[ '${fail}' != milvus-backup ]] || { echo 'create failed' >&2; exit 1; }
+if [[ '${fail}' == milvus-backup-says-failed && "$1" == create ]] || [[ '${fail}' == restore && "$1" == restore ]]; then echo 'fail to get milvus version'; echo 'duration:0 s'; exit 0; fi
+echo success; echo 'duration:1 s'`,
       mc: `echo "mc $* MC_HOST_src=$MC_HOST_src" >> '${log}'; [[ '${fail}' != mc ]] || { echo 'mirror failed' >&2; exit 1; }
-dest=\${@: -1}; mkdir -p "$dest"; if [[ '${fail}' != no-meta && "$dest" == */backup_* ]]; then mkdir -p "$dest/meta"; echo '{}' > "$dest/meta/backup_meta.json"; fi
-echo data > "$dest/segment"`,
+dest=\${@: -1}; [[ "$dest" != src/* ]] || exit 0
+mkdir -p "$dest"; if [[ "$dest" == */backup_* ]]; then
+  state=2; [[ '${fail}' != failed-state ]] || state=3
+  size=5; [[ '${fail}' != missing-binlog ]] || size=6
+  if [[ '${fail}' != no-meta ]]; then mkdir -p "$dest/meta"; echo "{\\"id\\":\\"x\\",\\"state_code\\":$state,\\"name\\":\\"\${dest##*/}\\",\\"size\\":$size,\\"milvus_version\\":\\"v2.3.21\\"}" > "$dest/meta/backup_meta.json"; fi
+  mkdir -p "$dest/binlogs/insert_log/1/2/3/100"; echo data > "$dest/binlogs/insert_log/1/2/3/100/1"
+else echo data > "$dest/segment"; fi`,
     });
     return { bin, log };
   }
+  function setUp(name: string, fail = ''): { env: NodeJS.ProcessEnv; log: string } {
+    const { bin, log } = stubs(name, fail);
+    return { env: { ...base(name), PATH: `${bin}:${process.env.PATH}` }, log };
+  }
+  const calls = (log: string) => readFileSync(log, 'utf8').trim().split('\n');
 
   test('collections: create, mirror the new folder, back up, promote, delete the bucket copy, in that order', () => {
-    const { bin, log } = stubs('ok');
-    const env: NodeJS.ProcessEnv = { ...base('ok'), PATH: `${bin}:${process.env.PATH}` };
+    const { env, log } = setUp('ok');
     expectOk(script('milvus-backup.sh', env, ['collections']));
-    const calls = readFileSync(log, 'utf8').trim().split('\n');
-    const name = /create -n (backup_\d{8}_\d{6})/.exec(calls[0])![1];
-    expect(calls).toEqual([
+    const recorded = calls(log);
+    const name = /create -n (backup_\d{8}_\d{6})/.exec(recorded[0])![1];
+    expect(recorded).toEqual([
       `milvus-backup create -n ${name} --config /cfg/backup.yaml`,
       expect.stringMatching(new RegExp(`^mc mirror --quiet src/milvus-backup/backup/${name} .*/${name} MC_HOST_src=http://access:s3cret@minio:9000$`)),
       `milvus-backup delete -n ${name} --config /cfg/backup.yaml`,
     ]);
     const [snapshot] = snapshots(env.RESTIC_REPOSITORY!);
-    expect(snapshot.tags).toEqual(expect.arrayContaining(['milvus', `backup=${name}`]));
+    expect(snapshot.tags).toEqual(expect.arrayContaining(['milvus', `backup=${name}`, 'bytes=5']));
     expect(snapshot.tags).not.toContain('pending');
     expect(run(RESTIC!, ['ls', snapshot.id], { env: { RESTIC_REPOSITORY: env.RESTIC_REPOSITORY, RESTIC_PASSWORD } })).toContain(`/${name}/meta/backup_meta.json`);
   });
 
-  test.each([['milvus-backup'], ['mc'], ['no-meta']])('collections: a failing %s leaves no promoted snapshot and fails the run', (fail) => {
-    const { bin, log } = stubs(`fail-${fail}`, fail);
-    const env: NodeJS.ProcessEnv = { ...base(`fail-${fail}`), PATH: `${bin}:${process.env.PATH}` };
-    const result = script('milvus-backup.sh', env, ['collections']);
-    expect(result.status).not.toBe(0);
-    expect(snapshots(env.RESTIC_REPOSITORY!).filter((s) => s.tags?.includes('milvus'))).toEqual([]);
-    expect(readFileSync(log, 'utf8')).not.toContain('delete');
-  });
+  test.each([['milvus-backup'], ['milvus-backup-says-failed'], ['mc'], ['no-meta'], ['failed-state'], ['missing-binlog']])(
+    'collections: %s leaves no promoted snapshot and fails the run', (fail) => {
+      const { env, log } = setUp(`fail-${fail}`, fail);
+      const result = script('milvus-backup.sh', env, ['collections']);
+      expect(result.status).not.toBe(0);
+      expect(result.output).toContain('backup of collections failed');
+      expect(snapshots(env.RESTIC_REPOSITORY!).filter((s) => s.tags?.includes('milvus'))).toEqual([]);
+      expect(readFileSync(log, 'utf8')).not.toContain('delete');
+    });
 
   test('files: every bucket mirrored into one promoted snapshot; a failing mirror promotes nothing', () => {
-    const { bin, log } = stubs('files');
-    const env: NodeJS.ProcessEnv = { ...base('files'), PATH: `${bin}:${process.env.PATH}` };
+    const { env, log } = setUp('files');
     expectOk(script('milvus-backup.sh', env, ['files']));
-    const calls = readFileSync(log, 'utf8').trim().split('\n');
-    expect(calls.map((c) => c.split(' ').slice(0, 4).join(' '))).toEqual(['mc mirror --quiet src/files-a', 'mc mirror --quiet src/files-b']);
-    expect(snapshots(env.RESTIC_REPOSITORY!)[0].tags).toEqual(expect.arrayContaining(['minio-files', 'buckets=2']));
+    expect(calls(log).map((c) => c.split(' ').slice(0, 4).join(' '))).toEqual(['mc mirror --quiet src/files-a', 'mc mirror --quiet src/files-b']);
+    expect(snapshots(env.RESTIC_REPOSITORY!)[0].tags).toEqual(expect.arrayContaining(['minio-files', 'buckets=2', 'objects=2', 'bytes=10']));
 
-    const failing = stubs('files-fail', 'mc');
-    const envFail: NodeJS.ProcessEnv = { ...base('files-fail'), PATH: `${failing.bin}:${process.env.PATH}` };
-    expect(script('milvus-backup.sh', envFail, ['files']).status).not.toBe(0);
-    expect(existsSync(envFail.RESTIC_REPOSITORY!) ? snapshots(envFail.RESTIC_REPOSITORY!) : []).toEqual([]);
+    const failing = setUp('files-fail', 'mc');
+    expect(script('milvus-backup.sh', failing.env, ['files']).status).not.toBe(0);
+    expect(existsSync(failing.env.RESTIC_REPOSITORY!) ? snapshots(failing.env.RESTIC_REPOSITORY!) : []).toEqual([]);
+  });
+
+  test('collections and files in one run: both snapshots; a failing collections backup still backs up the files, and the run fails', () => {
+    const { env } = setUp('both');
+    expectOk(script('milvus-backup.sh', env, ['collections', 'files']));
+    expect(snapshots(env.RESTIC_REPOSITORY!).map((s) => s.tags!.find((t) => t === 'milvus' || t === 'minio-files')).sort()).toEqual(['milvus', 'minio-files']);
+
+    const broken = setUp('both-fail', 'milvus-backup-says-failed');
+    const result = script('milvus-backup.sh', broken.env, ['collections', 'files']);
+    expect(result.status).not.toBe(0);
+    expect(result.output).toContain('backup of collections failed');
+    expect(snapshots(broken.env.RESTIC_REPOSITORY!).map((s) => s.tags!.filter((t) => t === 'milvus' || t === 'minio-files')).flat()).toEqual(['minio-files']);
+    expect(script('milvus-backup.sh', broken.env, ['tables']).output).toContain("but 'tables' was given");
+  });
+
+  test('restore: the snapshot restored from restic, checked, mirrored back into the backup bucket, restored by milvus-backup with its indexes, then deleted', () => {
+    const { env, log } = setUp('restore');
+    expectOk(script('milvus-backup.sh', env, ['collections']));
+    const name = /create -n (backup_\d{8}_\d{6})/.exec(calls(log)[0])![1];
+    writeFileSync(log, '');
+    expectOk(script('milvus-restore.sh', { ...env, RESTORE_SUFFIX: '_restored' }, ['restore', 'latest']));
+    expect(calls(log)).toEqual([
+      expect.stringMatching(new RegExp(`^mc mirror --quiet --overwrite .*/${name} src/milvus-backup/backup/${name} MC_HOST_src=http://access:s3cret@minio:9000$`)),
+      `milvus-backup restore -n ${name} --restore_index --suffix _restored --config /cfg/backup.yaml`,
+      `milvus-backup delete -n ${name} --config /cfg/backup.yaml`,
+    ]);
+    // By snapshot id, too.
+    writeFileSync(log, '');
+    expectOk(script('milvus-restore.sh', env, ['restore', snapshots(env.RESTIC_REPOSITORY!)[0].id]));
+    expect(calls(log)[1]).toBe(`milvus-backup restore -n ${name} --restore_index --config /cfg/backup.yaml`);
+  });
+
+  test('restore: a failing milvus-backup restore (exit 0, no `success`) fails the Job and keeps the bucket copy; unknown snapshots are refused', () => {
+    const { env, log } = setUp('restore-fail');
+    expectOk(script('milvus-backup.sh', env, ['collections']));
+    const failing = stubs('restore-fail', 'restore');
+    writeFileSync(log, '');
+    const result = script('milvus-restore.sh', { ...env, PATH: `${failing.bin}:${process.env.PATH}` }, ['restore']);
+    expect(result.status).not.toBe(0);
+    expect(result.output).toMatch(/milvus-backup restore -n backup_\d+_\d+ failed \(the backup stays in src\/milvus-backup\/backup\//);
+    expect(readFileSync(log, 'utf8')).not.toContain('delete');
+
+    const unknown = script('milvus-restore.sh', env, ['restore', 'deadbeef']);
+    expect(unknown.status).not.toBe(0);
+    expect(unknown.output).toContain("no promoted milvus snapshot 'deadbeef'");
+    expect(script('milvus-restore.sh', env, ['restore', 'latest; rm -rf /']).output).toContain('must be latest or a snapshot id');
+  });
+
+  test('restore test: passes on whole backups without touching MinIO or Milvus; fails when the restored binlogs or files differ from what was recorded', () => {
+    const { env, log } = setUp('restore-test');
+    expectOk(script('milvus-backup.sh', env, ['collections', 'files']));
+    writeFileSync(log, '');
+    expect(expectOk(script('milvus-restore.sh', env, ['test', 'latest']))).toContain('files snapshot');
+    expect(readFileSync(log, 'utf8')).toBe('');
+
+    // A snapshot whose binlogs lost bytes after the backup recorded them (as if backed up damaged).
+    const damaged = setUp('restore-test-damaged');
+    const scratch = damaged.env.SCRATCH_DIR!;
+    const name = 'backup_20261128_024000';
+    mkdirSync(join(scratch, 'stage', name, 'meta'), { recursive: true });
+    mkdirSync(join(scratch, 'stage', name, 'binlogs'), { recursive: true });
+    writeFileSync(join(scratch, 'stage', name, 'meta', 'backup_meta.json'), `{"state_code":2,"name":"${name}","size":9}`);
+    writeFileSync(join(scratch, 'stage', name, 'binlogs', '1'), 'short');
+    const repo = damaged.env.RESTIC_REPOSITORY!;
+    run(RESTIC!, ['init'], { env: { RESTIC_REPOSITORY: repo, RESTIC_PASSWORD } });
+    run(RESTIC!, ['backup', '--host', 'milvus', '--tag', 'milvus', '--tag', `backup=${name}`, '--tag', 'bytes=9', name], { env: { RESTIC_REPOSITORY: repo, RESTIC_PASSWORD }, cwd: join(scratch, 'stage') });
+    const test = script('milvus-restore.sh', { ...damaged.env, MINIO_BUCKETS: '' }, ['test']);
+    expect(test.status).not.toBe(0);
+    expect(test.output).toContain('binlogs holds 5 bytes but the backup records 9');
   });
 });

@@ -4,8 +4,9 @@ import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'fs';
 import { dirname, join } from 'path';
 import { ApiObject, Chart, Testing } from 'cdk8s';
 import { parse } from 'yaml';
+import { BACKUP_CONTEXT_KEY, BackupRepository } from '../../lib/backup';
 import {
-  MilvusCluster, MilvusClusterProps, MilvusStandalone, MilvusStandaloneProps, renderUserYaml,
+  addMilvusBackup, MilvusCluster, MilvusClusterProps, MilvusStandalone, MilvusStandaloneProps, renderUserYaml,
 } from '../../lib/data/milvus';
 import { KEEP_ON_PRUNE_ANNOTATIONS, RETAIN_CLAIMS } from '../../lib/data/storage';
 import { evaluateChart, Inventory, POLICY_RULES } from '../../lib/policy';
@@ -13,6 +14,7 @@ import { ENVIRONMENT_CONTEXT_KEY, SOLUTION_CONTEXT_KEY } from '../../lib/validat
 import { ServiceEndpoint } from '../../lib/workload';
 import { KubernetesSchema } from '../support/kubernetes-schema';
 import { tempDir } from '../support/real-servers';
+import { BACKUP_SETTINGS } from '../backup/backup-fixtures';
 
 type Json = Record<string, any>;
 
@@ -442,10 +444,11 @@ describe('MilvusCluster', () => {
       (chart: Chart) => new MilvusCluster(chart, 'milvus', { ...CLUSTER, objectStorage: { external: S3 } }),
       (chart: Chart) => new MilvusStandalone(chart, 'milvus', { objectStorage: { minio: MINIO } }),
     ];
-    for (const make of build) {
+    for (const [make, backup] of [...build.map((b) => [b, false] as const), ...build.map((b) => [b, true] as const)]) {
       const app = Testing.app();
       app.node.setContext(SOLUTION_CONTEXT_KEY, 'logistics');
       app.node.setContext(ENVIRONMENT_CONTEXT_KEY, 'prod');
+      if (backup) app.node.setContext(BACKUP_CONTEXT_KEY, BACKUP_SETTINGS);
       const chart = new Chart(app, 'data', { namespace: 'logistics-prod' });
       make(chart);
       const problems = chart.node.findAll().filter(ApiObject.isApiObject).flatMap((o) => {
@@ -722,5 +725,167 @@ describe('Milvus monitoring: every component scraped, the store\'s alerts', () =
     expect(rules(synthStandalone().objects).map((r: Json) => r.alert)).toEqual(['MilvusUnavailable', 'EtcdNoLeader', 'MinioNodesOffline']);
     expect(rules(synthStandalone({ objectStorage: { external: S3 } }).objects).map((r: Json) => r.alert)).toEqual(['MilvusUnavailable', 'EtcdNoLeader']);
     expect(rules(synthCluster({ messageQueue: { kafka: { replicas: 1 } } }).objects)[3]).toMatchObject({ alert: 'KafkaBrokersMissing', labels: { severity: 'P1' } });
+  });
+});
+
+describe('Milvus backups: collections (milvus-backup) and file buckets, attached to the MinIO run here', () => {
+  const BACKUP_IMAGES = ['restic/restic:0.17.3', 'milvusdb/milvus-backup:v0.4.15', 'busybox:1.36.1-musl', 'minio/mc:RELEASE.2025-08-13T08-35-41Z'];
+
+  function backupApp(backup = true): { app: ReturnType<typeof Testing.app>; chart: Chart } {
+    const app = Testing.app();
+    app.node.setContext(SOLUTION_CONTEXT_KEY, 'sol');
+    app.node.setContext(ENVIRONMENT_CONTEXT_KEY, 'env');
+    if (backup) app.node.setContext(BACKUP_CONTEXT_KEY, BACKUP_SETTINGS);
+    return { app, chart: new Chart(app, 'data', { namespace: 'ns' }) };
+  }
+  function withBackup(mode: 'standalone' | 'cluster', objectStorage: MilvusStandaloneProps['objectStorage'] = { minio: MINIO }) {
+    const { chart } = backupApp();
+    const milvus = mode === 'standalone'
+      ? new MilvusStandalone(chart, 'milvus', { objectStorage })
+      : new MilvusCluster(chart, 'milvus', { ...CLUSTER, objectStorage });
+    return { chart, milvus, objects: Testing.synth(chart) as Json[] };
+  }
+  const cronJob = (objects: Json[], kind: string) => find(objects, 'CronJob', `milvus-backup-${kind}`);
+  const podOf = (c: Json) => c.spec.jobTemplate.spec.template.spec;
+  const backupYaml = (objects: Json[]) => parse(find(objects, 'ConfigMap', 'milvus-backup-scripts').data['milvus-backup.yaml']);
+
+  test.each([['standalone' as const], ['cluster' as const]])('%s: a daily collections backup, weekly prune and verify, monthly restore test, staggered after etcd\'s', (mode) => {
+    const { objects } = withBackup(mode);
+    const jobs = Object.fromEntries(['full', 'prune', 'verify', 'restore-test'].map((k) => [k, cronJob(objects, k)]));
+    expect(Object.fromEntries(Object.entries(jobs).map(([k, c]) => [k, [c.spec.schedule, podOf(c).containers[0].command.join(' ')]]))).toEqual({
+      'full': ['50 2 * * *', 'bash /backup/scripts/milvus-backup.sh collections'],
+      'prune': ['50 4 * * 6', 'bash /backup/scripts/prune.sh'],
+      'verify': ['50 3 * * 0', 'bash /backup/scripts/verify.sh'],
+      'restore-test': ['50 5 2 * *', 'bash /backup/scripts/milvus-restore.sh test latest'],
+    });
+    expect(objects.filter((o) => o.kind === 'CronJob' && o.metadata.name.startsWith('milvus-backup-incremental'))).toEqual([]);
+    // No start of any backup job of the chart (etcd's, Milvus') in the same minute as another.
+    const schedules = objects.filter((o) => o.kind === 'CronJob').map((o) => o.spec.schedule);
+    expect(schedules).toHaveLength(8);
+    expect(new Set(schedules.map((x: string) => x.split(' ').slice(0, 2).join(' '))).size).toBe(8);
+    expect(env(podOf(jobs.full).containers[0], 'RESTIC_REPOSITORY')?.value).toBe('s3:https://s3.example.com/test-backups/sol/env/milvus');
+  });
+
+  test('runs in debian with bash, the pinned tools copied in by init containers, and them first on PATH', () => {
+    const { objects } = withBackup('standalone');
+    for (const kind of ['full', 'prune', 'verify', 'restore-test']) {
+      const pod = podOf(cronJob(objects, kind));
+      expect(pod.containers[0].image).toBe('debian:bookworm-20241111-slim');
+      expect(pod.initContainers.map((c: Json) => c.image)).toEqual(BACKUP_IMAGES);
+      expect(pod.initContainers.map((c: Json) => c.command)).toEqual([
+        ['cp', '/usr/bin/restic', '/etc/ssl/certs/ca-certificates.crt', '/backup/bin'],
+        ['cp', '/app/milvus-backup', '/backup/bin/'],
+        ['cp', '/bin/busybox', '/backup/bin/busybox'],
+        ['/backup/bin/busybox', 'cp', '/usr/bin/mc', '/backup/bin/'],
+      ]);
+      for (const c of pod.initContainers) expect(c.volumeMounts).toEqual([{ name: 'backup-bin', mountPath: '/backup/bin' }]);
+      expect(env(pod.containers[0], 'PATH')?.value).toBe('/backup/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin');
+      expect(pod.containers[0].volumeMounts).toContainEqual({ name: 'backup-bin', mountPath: '/backup/bin', readOnly: true });
+      for (const image of [pod.containers[0].image, ...pod.initContainers.map((c: Json) => c.image)]) expect(image).toMatch(/:[\w.-]*\d[\w.-]*$/);
+    }
+  });
+
+  test('milvus-backup reads a backup.yaml naming the proxy, MinIO and Milvus\' bucket and root path as user.yaml does, without any credential', () => {
+    const { objects } = withBackup('cluster');
+    const c = podOf(cronJob(objects, 'full')).containers[0];
+    expect(env(c, 'MILVUS_BACKUP_CONFIG')?.value).toBe('/backup/scripts/milvus-backup.yaml');
+    const config = backupYaml(objects);
+    const user = userYaml(objects);
+    expect(config.milvus).toEqual({ address: 'milvus', port: 19530, authorizationEnabled: false, tlsMode: 0 });
+    expect(config.minio).toMatchObject({
+      storageType: 'minio', address: user.minio.address, port: user.minio.port, useSSL: false, bucketName: user.minio.bucketName, rootPath: user.minio.rootPath,
+      backupBucketName: env(c, 'MILVUS_BACKUP_BUCKET')?.value, backupRootPath: env(c, 'MILVUS_BACKUP_ROOT')?.value,
+    });
+    expect(config.log.file.rootPath).toBe('');
+    expect(config.backup.gcPause).toEqual({ enable: true, seconds: 7200, address: 'http://milvus:9091' });
+    const yaml = find(objects, 'ConfigMap', 'milvus-backup-scripts').data['milvus-backup.yaml'];
+    expect(yaml).not.toMatch(/accessKeyID|secretAccessKey|password|user:|minioadmin/i);
+    expect(env(c, 'MINIO_ENDPOINT')?.value).toBe('milvus-minio:9000');
+  });
+
+  test('the MinIO credentials reach the jobs and the restore only as references to the Milvus Secret', () => {
+    const { objects, milvus } = withBackup('standalone');
+    const pods = [...['full', 'prune', 'verify', 'restore-test'].map((k) => podOf(cronJob(objects, k))), milvus.backup!.restoreJobs[0].toJson().spec.template.spec];
+    for (const pod of pods) {
+      const c = pod.containers[0];
+      expect(env(c, 'MINIO_ACCESS_KEY')).toEqual({ name: 'MINIO_ACCESS_KEY', valueFrom: { secretKeyRef: MINIO_USER } });
+      expect(env(c, 'MINIO_SECRET_KEY')).toEqual({ name: 'MINIO_SECRET_KEY', valueFrom: { secretKeyRef: MINIO_PASSWORD } });
+      for (const e of [...pod.initContainers, ...pod.containers].flatMap((x: Json) => x.env ?? [])) {
+        if (/KEY|PASSWORD|SECRET|TOKEN/.test(e.name)) {
+          expect(e.value).toBeUndefined();
+          expect(e.valueFrom.secretKeyRef).toBeDefined();
+        }
+      }
+    }
+    expect(JSON.stringify(objects)).not.toMatch(/minioadmin|s3cret/);
+  });
+
+  test('reaches exactly the proxy (19530, and 9091 for the GC pause), MinIO and the bucket; both let it in', () => {
+    for (const mode of ['standalone', 'cluster'] as const) {
+      const { objects } = withBackup(mode);
+      expect(policyPeers(objects, 'milvus-backup', 'egress')).toEqual({
+        'dns': [53, 53], 'milvus-minio': [9000], 'milvus': [9091, 19530], '203.0.113.0/24': [443],
+      });
+      expect(policyPeers(objects, 'milvus-minio', 'ingress')['milvus-backup']).toEqual([9000]);
+      expect(policyPeers(objects, 'milvus', 'ingress')['milvus-backup']).toEqual([9091, 19530]);
+    }
+  });
+
+  test('a restore Job in restore/: restic restore, mirror back, milvus-backup restore of RESTORE_SNAPSHOT', () => {
+    const { milvus } = withBackup('cluster');
+    const job = milvus.backup!.restoreJobs[0].toJson();
+    expect(job.metadata.name).toBe('milvus-restore');
+    const c = job.spec.template.spec.containers[0];
+    expect(c.command).toEqual(['bash', '/backup/scripts/milvus-restore.sh', 'restore', '$(RESTORE_SNAPSHOT)']);
+    expect(env(c, 'RESTORE_SNAPSHOT')?.value).toBe('latest');
+    expect(env(c, 'RESTORE_SUFFIX')?.value).toBe('');
+    expect(job.metadata.annotations['ai-platform/restore']).toMatch(/RESTORE_SUFFIX/);
+    expect(job.spec.template.spec.initContainers.map((i: Json) => i.image)).toEqual(BACKUP_IMAGES);
+  });
+
+  test('no backup without backup settings, nor for an external bucket (no MinIO runs here)', () => {
+    const { chart } = backupApp(false);
+    const plain = new MilvusStandalone(chart, 'milvus', { objectStorage: { minio: MINIO } });
+    expect(plain.backup).toBeUndefined();
+    expect((Testing.synth(chart) as Json[]).filter((o) => o.kind === 'CronJob')).toEqual([]);
+    const external = withBackup('cluster', { external: S3 });
+    expect(external.milvus.backup).toBeUndefined();
+    expect(external.objects.filter((o) => o.kind === 'CronJob').map((o) => o.metadata.name)).toEqual(expect.not.arrayContaining([expect.stringMatching(/^milvus-backup/)]));
+  });
+
+  test('file buckets, where given, are backed up by the same daily job, after the collections', () => {
+    const { chart } = backupApp(false);
+    const milvus = new MilvusStandalone(chart, 'milvus', { objectStorage: { minio: MINIO } });
+    const repository = new BackupRepository(chart, 'backup', BACKUP_SETTINGS);
+    addMilvusBackup({
+      repository, minio: milvus.minio!, bucket: 'milvus-bucket', milvus: milvus.milvus,
+      accessKeySecret: MINIO_USER, secretKeySecret: MINIO_PASSWORD, fileBuckets: ['uploads', 'reports'],
+    });
+    const objects = Testing.synth(chart) as Json[];
+    const full = podOf(cronJob(objects, 'full')).containers[0];
+    expect(full.command).toEqual(['bash', '/backup/scripts/milvus-backup.sh', 'collections', 'files']);
+    expect(env(full, 'MINIO_BUCKETS')?.value).toBe('uploads reports');
+    expect(env(podOf(cronJob(objects, 'restore-test')).containers[0], 'MINIO_BUCKETS')?.value).toBe('uploads reports');
+  });
+
+  test('objectStorage.minio.fileBuckets reaches the daily job from the construct\'s props; bad names, Milvus\' own bucket and repeats are refused', () => {
+    for (const mode of ['standalone', 'cluster'] as const) {
+      const { objects } = withBackup(mode, { minio: { ...MINIO, fileBuckets: ['listing-photos'] } });
+      const full = podOf(cronJob(objects, 'full')).containers[0];
+      expect(full.command).toEqual(['bash', '/backup/scripts/milvus-backup.sh', 'collections', 'files']);
+      expect(env(full, 'MINIO_BUCKETS')?.value).toBe('listing-photos');
+    }
+    expect(() => withBackup('standalone', { minio: { ...MINIO, fileBuckets: ['Photos'] } }))
+      .toThrow(/milvus\.objectStorage\.minio\.fileBuckets\[0\] must be an S3 bucket name .* but "Photos" was provided/);
+    expect(() => withBackup('standalone', { minio: { ...MINIO, fileBuckets: ['milvus-bucket'] } }))
+      .toThrow(/fileBuckets\[0\] must be a bucket of the application's files, not Milvus' own bucket .* but "milvus-bucket" was provided/);
+    expect(() => withBackup('standalone', { minio: { ...MINIO, fileBuckets: ['photos', 'photos'] } }))
+      .toThrow(/fileBuckets\[1\] must be a bucket named once but "photos" was provided/);
+  });
+
+  test('the scratch volume holds what the MinIO can hold', () => {
+    const size = (objects: Json[]) => podOf(cronJob(objects, 'full')).volumes.find((v: Json) => v.name === 'scratch').ephemeral.volumeClaimTemplate.spec.resources.requests.storage;
+    expect(size(withBackup('standalone').objects)).toBe('100Gi');
+    expect(size(withBackup('standalone', { minio: { ...MINIO, replicas: 4, storage: { size: '50Gi' } } }).objects)).toBe('100Gi');
   });
 });

@@ -79,7 +79,7 @@ export function addEtcdBackup(o: EtcdBackupOptions): StoreBackup {
     image: ETCD_BACKUP_IMAGE,
     version: o.version,
     runAsUser: NOBODY,
-    scripts: readShellAssets('lib/data/milvus/backup'),
+    scripts: Object.fromEntries(Object.entries(readShellAssets('lib/data/milvus/backup')).filter(([name]) => name.startsWith('etcd-'))),
     initContainers: [copyBusybox, copyEtcd],
     env: [
       { name: 'ETCDCTL_ENDPOINTS', value: members.map((m) => `http://${m}.${o.etcd.headlessServiceName}:${o.clientPort}`).join(',') },

@@ -5,6 +5,7 @@ export * from './milvus-cluster';
 export * from './milvus-component';
 export * from './milvus-config';
 export * from './milvus-standalone';
+export * from './milvus-backup';
 export * from './minio';
 export * from './object-storage';
 export * from './options';

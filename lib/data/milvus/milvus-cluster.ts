@@ -1,4 +1,5 @@
 import { Construct } from 'constructs';
+import { BackupRepository, StoreBackup } from '../../backup';
 import { ResourceRequirements, validateResources } from '../../resources';
 import { StandardLabels } from '../../labels';
 import { AlertRules } from '../../observability/alert-rules';
@@ -11,6 +12,7 @@ import { DEFAULT_COMPONENT_RESOURCES, DEFAULT_KAFKA_IMAGE, DEFAULT_KAFKA_RESOURC
 import { MilvusEtcd } from './etcd';
 import { kafkaClusterId, MilvusKafka, MilvusKafkaProps } from './kafka';
 import { MilvusComponent, MilvusRole } from './milvus-component';
+import { addMilvusBackup } from './milvus-backup';
 import { MilvusConfig } from './milvus-config';
 import { MilvusMinio } from './minio';
 import { resolveObjectStorage } from './object-storage';
@@ -97,6 +99,11 @@ export class MilvusCluster extends Construct {
   public readonly etcd: MilvusEtcd;
   /** The MinIO run here; undefined with an external bucket. */
   public readonly minio?: MilvusMinio;
+  /**
+   * Milvus' collections (milvus-backup), attached to the MinIO run here: undefined where the
+   * environment has no backup settings, or the bucket is external.
+   */
+  public readonly backup?: StoreBackup;
   public readonly kafka: MilvusKafka;
   public readonly mixCoord: MilvusComponent;
   public readonly proxy: MilvusComponent;
@@ -161,6 +168,13 @@ export class MilvusCluster extends Construct {
     this.indexNode = built.indexNode;
     this.connect(objectStorage.connect);
     this.endpoint = this.proxy.clientEndpoint as ServiceEndpoint;
+    const repository = BackupRepository.of(this);
+    if (repository && objectStorage.minio) {
+      this.backup = addMilvusBackup({
+        repository, minio: objectStorage.minio, bucket: objectStorage.settings.bucket, milvus: this.proxy, fileBuckets: objectStorage.fileBuckets,
+        accessKeySecret: objectStorage.accessKeySecret, secretKeySecret: objectStorage.secretKeySecret,
+      });
+    }
     this.alertRules = this.proxy.addAlertRules(milvusRuleGroups({
       series: StoreSeries.of(this),
       accessJob: this.proxy.name,

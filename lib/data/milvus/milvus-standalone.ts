@@ -1,4 +1,5 @@
 import { Construct } from 'constructs';
+import { BackupRepository, StoreBackup } from '../../backup';
 import { ResourceRequirements, validateResources } from '../../resources';
 import { StandardLabels } from '../../labels';
 import { AlertRules } from '../../observability/alert-rules';
@@ -10,6 +11,7 @@ import { StorageOptions, validateStorage } from '../storage';
 import { DEFAULT_STANDALONE_RESOURCES, tagOf } from './defaults';
 import { MilvusEtcd } from './etcd';
 import { MilvusComponent, MilvusRole } from './milvus-component';
+import { addMilvusBackup } from './milvus-backup';
 import { MilvusConfig } from './milvus-config';
 import { MilvusMinio } from './minio';
 import { resolveObjectStorage } from './object-storage';
@@ -40,6 +42,11 @@ export class MilvusStandalone extends Construct {
   public readonly etcd: MilvusEtcd;
   /** The MinIO run here; undefined with an external bucket. */
   public readonly minio?: MilvusMinio;
+  /**
+   * Milvus' collections (milvus-backup), attached to the MinIO run here: undefined where the
+   * environment has no backup settings, or the bucket is external.
+   */
+  public readonly backup?: StoreBackup;
   public readonly config: MilvusConfig;
   /** The store's alerts (Milvus unavailable, etcd without leader, MinIO nodes offline). */
   public readonly alertRules: AlertRules;
@@ -82,6 +89,13 @@ export class MilvusStandalone extends Construct {
     this.milvus.connectTo(this.etcd.endpoint);
     objectStorage.connect(this.milvus);
     this.endpoint = this.milvus.clientEndpoint as ServiceEndpoint;
+    const repository = BackupRepository.of(this);
+    if (repository && objectStorage.minio) {
+      this.backup = addMilvusBackup({
+        repository, minio: objectStorage.minio, bucket: objectStorage.settings.bucket, milvus: this.milvus, fileBuckets: objectStorage.fileBuckets,
+        accessKeySecret: objectStorage.accessKeySecret, secretKeySecret: objectStorage.secretKeySecret,
+      });
+    }
     this.alertRules = this.milvus.addAlertRules(milvusRuleGroups({
       series: StoreSeries.of(this),
       accessJob: this.milvus.name,

@@ -40,10 +40,16 @@ export class MilvusMinio extends StatefulWorkload {
   public readonly headlessServiceName: string;
   /** The volumes argument of `minio server`. */
   public readonly volumesArgument: string;
+  /** Pods, each with one drive. */
+  public readonly replicas: number;
+  /** Size of each pod's drive. */
+  public readonly storageSize: string;
 
   constructor(scope: Construct, id: string, props: MilvusMinioProps) {
     super(scope, id, { name: props.name, component: 'object-storage', version: tagOf(props.image) });
     this.headlessServiceName = `${this.name}-headless`;
+    this.replicas = props.replicas;
+    this.storageSize = props.storage.size;
     const distributed = props.replicas > 1;
     this.volumesArgument = distributed
       ? `http://${this.name}-{0...${props.replicas - 1}}.${this.headlessServiceName}${DATA_DIR}`

@@ -16,6 +16,8 @@ export interface ResolvedObjectStorage {
   readonly secretKeySecret: SecretKeyRef;
   /** The MinIO run here; undefined for an external bucket. */
   readonly minio?: MilvusMinio;
+  /** Buckets of the MinIO run here that hold the application's files (backed up daily). */
+  readonly fileBuckets: readonly string[];
   /** Opens the NetworkPolicies from a Milvus workload to the storage. */
   connect(workload: Workload): void;
 }
@@ -50,6 +52,13 @@ function inClusterMinio(scope: Construct, v: Validator, options: MinioOptions, n
   const bucket = options.bucket ?? 'milvus-bucket';
   if (typeof bucket !== 'string' || !BUCKET.test(bucket)) v.fail('bucket', 'an S3 bucket name (3-63 lower-case letters, digits, \'.\' and \'-\')', bucket);
   const image = v.pinnedImage('image', options.image ?? DEFAULT_MINIO_IMAGE);
+  const fileBuckets = options.fileBuckets ?? [];
+  if (!Array.isArray(fileBuckets)) v.fail('fileBuckets', 'a list of S3 bucket names', fileBuckets);
+  fileBuckets.forEach((b, i) => {
+    if (typeof b !== 'string' || !BUCKET.test(b)) v.fail(`fileBuckets[${i}]`, 'an S3 bucket name (3-63 lower-case letters, digits, \'.\' and \'-\')', b);
+    else if (b === bucket) v.fail(`fileBuckets[${i}]`, `a bucket of the application's files, not Milvus' own bucket (backed up through milvus-backup)`, b);
+    else if (fileBuckets.indexOf(b) !== i) v.fail(`fileBuckets[${i}]`, 'a bucket named once', b);
+  });
 
   const minio = new MilvusMinio(scope, 'Minio', {
     name,
@@ -65,6 +74,7 @@ function inClusterMinio(scope: Construct, v: Validator, options: MinioOptions, n
     accessKeySecret: options.accessKeySecret,
     secretKeySecret: options.secretKeySecret,
     minio,
+    fileBuckets,
     connect: (workload) => { workload.connectTo(minio.endpoint); },
   };
 }
@@ -92,6 +102,7 @@ function externalBucket(v: Validator, options: ExternalObjectStorageOptions): Re
     settings: { address: host, port, bucket: options.bucket, useSSL, region: options.region },
     accessKeySecret: options.accessKeySecret,
     secretKeySecret: options.secretKeySecret,
+    fileBuckets: [],
     connect: (workload) => workload.allowEgressTo(NetworkPeer.cidr(cidr), port),
   };
 }

@@ -26,6 +26,13 @@ export interface MinioOptions {
    * @default 'milvus-bucket'
    */
   readonly bucket?: string;
+  /**
+   * Buckets of this MinIO that hold the application's files (R27: full backup daily, kept 30
+   * days), backed up by the daily backup beside the collections. Milvus' own bucket is not one:
+   * its segments are backed up consistently through milvus-backup.
+   * @default - none
+   */
+  readonly fileBuckets?: readonly string[];
   /** @default 'minio/minio:RELEASE.2023-03-20T20-16-18Z' */
   readonly image?: string;
 }
