@@ -46,7 +46,7 @@ const RESERVED_PREFIXES = ['feature.', 'release.gray.', 'release.ab.'];
 
 /**
  * The application's configuration (R15) as two ConfigMaps: `<name>-env` holds settings for
- * `envFrom`, `<name>-properties` holds `app.properties`. {@link checksum} goes into pod templates
+ * `envFrom`, `<name>-properties` holds `app.properties`. {@link AppConfig.checksum} goes into pod templates
  * so that a configuration change rolls the pods.
  */
 export class AppConfig extends Construct {

@@ -1,19 +1,38 @@
 import { existsSync, readdirSync, readFileSync } from 'fs';
 import { dirname, join } from 'path';
 
+/** The name in this package's package.json: what a consumer installs and resolves. */
+const PACKAGE_NAME = 'ai-platform-k8s';
+
 let packageRoot: string | undefined;
 
-/** The folder holding this package's package.json, found from this file (works bundled in .build/, under ts-node and in jest). */
+function isPackageRoot(dir: string): boolean {
+  const manifest = join(dir, 'package.json');
+  if (!existsSync(manifest)) return false;
+  try {
+    return JSON.parse(readFileSync(manifest, 'utf8')).name === PACKAGE_NAME;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The folder holding this package's package.json, where the `.sh` assets sit under `lib/`: found
+ * from this file upwards (this repository under ts-node, jest and the .build/ bundle; an installed
+ * package, whose compiled code is in build/lib/), else resolved as an installed package (a
+ * consumer's app bundled into one file, whose `__dirname` is the consumer's own folder).
+ */
 function findPackageRoot(): string {
   if (packageRoot) return packageRoot;
-  let dir = __dirname;
-  while (!existsSync(join(dir, 'package.json'))) {
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error(`cannot find package.json above ${__dirname}`);
-    dir = parent;
+  for (let dir = __dirname; ; dir = dirname(dir)) {
+    if (isPackageRoot(dir)) return (packageRoot = dir);
+    if (dirname(dir) === dir) break;
   }
-  packageRoot = dir;
-  return dir;
+  try {
+    return (packageRoot = dirname(require.resolve(`${PACKAGE_NAME}/package.json`, { paths: [process.cwd(), __dirname] })));
+  } catch {
+    throw new Error(`cannot find the ${PACKAGE_NAME} package (its package.json) above ${__dirname} or from ${process.cwd()}: its shell scripts are read from there`);
+  }
 }
 
 /**

@@ -171,7 +171,7 @@ export interface PodSpecOptions {
 /**
  * Base of every construct that runs pods. It owns the workload's whole operational surface in one
  * place: labels, ServiceAccount, restricted pod security, topology spread, PodDisruptionBudget and
- * the NetworkPolicy derived from the connections other constructs declare with {@link connectTo}.
+ * the NetworkPolicy derived from the connections other constructs declare with {@link Workload.connectTo}.
  * Monitoring and backup constructs attach here too.
  */
 export abstract class Workload extends Construct {
@@ -183,9 +183,9 @@ export abstract class Workload extends Construct {
   public readonly ingress: Connection[] = [];
   /** Connections this workload opens (NetworkPolicy egress, besides DNS). */
   public readonly egress: Connection[] = [];
-  /** Secret keys its pods read through `secretKeyRef`, recorded by {@link podSpec}. */
+  /** Secret keys its pods read through `secretKeyRef`, recorded by {@link Workload.podSpec}. */
   public readonly secretKeyRefs: { readonly name: string; readonly key: string }[] = [];
-  /** The metrics endpoints {@link addMetricsEndpoint} declared. */
+  /** The metrics endpoints {@link Workload.addMetricsEndpoint} declared. */
   public readonly metricsEndpoints: MetricsEndpointOptions[] = [];
   /** Checks props and names them `<solution>/<env>: <id>.<field>` in errors. */
   protected readonly validator: Validator;
@@ -274,7 +274,7 @@ export abstract class Workload extends Construct {
     return new AlertRules(this, `AlertRules-${options.name ?? 'rules'}`, { name: options.name ?? `${this.name}-rules`, groups, component: 'monitoring' });
   }
 
-  /** The PodDisruptionBudget, if {@link addDisruptionBudget} made one. */
+  /** The PodDisruptionBudget, if {@link Workload.addDisruptionBudget} made one. */
   public get podDisruptionBudget(): k8s.KubePodDisruptionBudget | undefined {
     return this.disruptionBudget;
   }

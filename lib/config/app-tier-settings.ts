@@ -13,7 +13,7 @@ import { WebTierProps } from '../web-tier';
 // generated schema (settings.schema.json) follows it.
 
 /** Props a stateless service gets from the composition, never from configuration. */
-type ComposedServiceProps = 'name' | 'env' | 'envFrom' | 'podAnnotations' | 'volumes';
+export type ComposedServiceProps = 'name' | 'env' | 'envFrom' | 'podAnnotations' | 'volumes';
 
 /**
  * A stateless tier: image, size and scaling. `replicas` is required without `autoscaling` and

@@ -65,7 +65,7 @@ export interface ProgressiveRolloutProps {
  * pre-promotion analysis, post-promotion analysis that switches back on failure, a scale-down delay
  * that keeps the old version for an instant rollback) or canary (weights with timed pauses, a
  * background analysis from the first step; traffic split by ingress-nginx once
- * {@link routeTrafficThrough} names the Ingress, by replica counts otherwise), with its
+ * {@link ProgressiveRollout.routeTrafficThrough} names the Ingress, by replica counts otherwise), with its
  * AnalysisTemplate. No step is an open-ended pause: under Argo CD a paused Rollout is Suspended and
  * later sync waves never run.
  */

@@ -25,7 +25,7 @@ export interface EckElasticsearchProps {
  * Elasticsearch and Kibana as ECK custom resources, with pods that meet Pod Security "restricted"
  * (ECK's defaults for 8.x plus an explicit non-root user and RuntimeDefault seccomp), no mmap (so
  * no privileged sysctl init container is needed) and NetworkPolicies: Elasticsearch takes 9200 only
- * from the clients added with {@link allowClient}, Kibana and the ECK operator, and 9300 only from
+ * from the clients added with {@link EckElasticsearch.allowClient}, Kibana and the ECK operator, and 9300 only from
  * its own nodes.
  */
 export class EckElasticsearch extends Construct {

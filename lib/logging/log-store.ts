@@ -8,7 +8,7 @@ export interface LogStore {
   readonly port: number;
   /** `https://<host>:<port>` */
   readonly url: string;
-  /** Pods or addresses a client's egress NetworkPolicy must open on {@link port}. */
+  /** Pods or addresses a client's egress NetworkPolicy must open on {@link LogStore.port}. */
   readonly peers: readonly k8s.NetworkPolicyPeer[];
   /** Who installs the retention (store namespace). */
   readonly setupCredentials: { readonly username: string; readonly passwordSecret: SecretKeyRef };

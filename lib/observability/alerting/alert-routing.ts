@@ -56,7 +56,7 @@ export interface AlertRoutingProps extends AlertRoutingSettings {
  * webhook, WeCom, DingTalk); one route per severity and level from SEVERITY_POLICIES, so P0
  * reaches all three levels, P1 on-call and tech lead, P2 and P3 the on-call; an alert without a
  * known severity goes to the on-call. A firing P0 silences P2 and P3 alerts of the same
- * namespace, job and service. Credentials are Secret references ({@link secretKeyRefs}); DingTalk
+ * namespace, job and service. Credentials are Secret references ({@link AlertRouting.secretKeyRefs}); DingTalk
  * goes through a {@link DingTalkWebhook} adapter in the same namespace.
  */
 export class AlertRouting extends Construct {

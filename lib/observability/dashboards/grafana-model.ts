@@ -30,7 +30,13 @@ export type FieldConfigSource<Custom> = Json<Omit<dashboard.FieldConfigSource, '
   defaults: Json<Omit<dashboard.FieldConfig, 'custom'>> & { custom?: Custom };
 };
 
-type PanelBase = Json<Omit<dashboard.Panel, 'targets' | 'options' | 'fieldConfig' | 'type'>> & { id: number; targets: PrometheusQuery[] };
+/** The fields every panel has: Grafana's panel without the parts each panel type narrows, with its id and Prometheus queries. */
+export type PanelBase = Json<Omit<dashboard.Panel, 'targets' | 'options' | 'fieldConfig' | 'type'>> & {
+  /** The panel's id, unique within its dashboard. */
+  id: number;
+  /** The Prometheus queries the panel draws. */
+  targets: PrometheusQuery[];
+};
 
 export type TimeseriesPanel = PanelBase & {
   type: 'timeseries';
