@@ -7,6 +7,7 @@
 import {
   acmeSolver, Endpoint, INGRESS_CONTROLLER, INTERNET, KUBE_DNS, NetworkPolicy, NetworkPolicyEvaluator, NODE_LOCAL_DNS, OTHER_NAMESPACE_POD, PROMETHEUS, ALERTMANAGER,
 } from './support/network-policy-evaluator';
+import { parse } from 'yaml';
 import { Manifest, synthesizedMatrix } from './support/manifests';
 import { containerPortOf, isSubset, settingsOf } from './support/solution-objects';
 import { expectedStoreConnections } from './support/store-connections';
@@ -125,6 +126,19 @@ function backupConnections(objects: Manifest[], workloads: ReturnType<typeof wor
     add(value('PGHOST'), Number(value('PGPORT') ?? 5432));
     for (const node of (value('REDIS_NODES') ?? '').split(' ').filter(Boolean)) add(node.split(':')[0], Number(node.split(':')[1]));
     for (const url of (value('ETCDCTL_ENDPOINTS') ?? '').split(',').filter(Boolean)) add(new URL(url).hostname, urlPort(new URL(url)));
+    const minio = value('MINIO_ENDPOINT');
+    if (minio) add(minio.split(':')[0], Number(minio.split(':')[1]));
+    // milvus-backup reads its Milvus address, and the management API that pauses garbage
+    // collection, from its backup.yaml (a file of the backup's scripts ConfigMap).
+    const config = value('MILVUS_BACKUP_CONFIG');
+    if (config) {
+      const file = config.split('/').pop()!;
+      const configMap = objects.find((m) => m.object.kind === 'ConfigMap' && m.object.data?.[file] !== undefined && m.object.metadata.name === `${name}-scripts`);
+      const yaml = parse(configMap!.object.data[file]);
+      add(yaml.milvus.address, Number(yaml.milvus.port));
+      const gc = new URL(yaml.backup.gcPause.address);
+      add(gc.hostname, urlPort(gc));
+    }
     hostsOf.set(name, found);
   }
   const needed: string[] = [];

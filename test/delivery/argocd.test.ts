@@ -96,7 +96,8 @@ describe('dist/argocd layout: one non-recursive kubectl apply bootstraps, the ro
       'ConfigMap/argocd-cm', 'ConfigMap/argocd-cmd-params-cm', 'AppProject/shop', 'AppProject/shop-root', 'Application/shop-root',
     ]);
     expect(children.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual(['Application/shop-dev', 'Application/shop-test', 'ApplicationSet/shop-prod']);
-    expect(result).toEqual({ outdir: join(outdir, 'argocd'), files: 4, objects: 8 });
+    expect(result).toMatchObject({ outdir: join(outdir, 'argocd'), files: 4, objects: 8 });
+    expect(result.applied).toHaveLength(8);
     for (const o of [...bootstrap, ...children]) expect(o.metadata.namespace).toBe('argocd');
   });
 
