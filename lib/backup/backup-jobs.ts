@@ -17,6 +17,7 @@ export enum BackupJobKind {
   RESTORE_TEST = 'restore-test',
 }
 
+/** What a {@link BackupJobKind} requires of a store's CronJob: its cadence, deadlines and default schedule. */
 export interface BackupJobKindSpec {
   /** The longest time allowed between two runs, in minutes. */
   readonly cadenceMinutes: number;
@@ -33,6 +34,12 @@ export interface BackupJobKindSpec {
 const HOUR = 60;
 const DAY = 24 * HOUR;
 
+/**
+ * The requirement of each job kind: full daily (default 01:00), incremental hourly (:15), prune
+ * weekly (Saturday 04:30), verify weekly (Sunday 03:30), restore test monthly (the 2nd, 05:30).
+ * StoreBackup refuses a schedule with a longer gap than `cadenceMinutes`; the BackupOverdue and
+ * BackupCheckOverdue alerts derive their thresholds from it ({@link overdueSeconds}).
+ */
 export const BACKUP_JOB_KINDS: Readonly<Record<BackupJobKind, BackupJobKindSpec>> = {
   [BackupJobKind.FULL]: { cadenceMinutes: DAY, cadence: 'at least daily', activeDeadlineSeconds: 6 * 3600, lockWaitSeconds: 1800, defaultSchedule: '0 1 * * *' },
   [BackupJobKind.INCREMENTAL]: { cadenceMinutes: HOUR, cadence: 'at least hourly', activeDeadlineSeconds: 55 * 60, lockWaitSeconds: 1200, defaultSchedule: '15 * * * *' },

@@ -35,18 +35,43 @@ export class BackupRepository extends Construct {
 
   private static readonly ID = 'backup';
 
+  /** The environment's backup settings as configured: the Secret references of restic's environment. */
   public readonly settings: BackupSettings;
   /** Folder of the environment's repositories in the bucket. */
   public readonly prefix: string;
+  /**
+   * IANA time zone every backup CronJob's `timeZone` is set to: the schedules are read in it. A name
+   * the tz database lacks is refused.
+   */
   public readonly timeZone: string;
+  /**
+   * Days full backups (and the archives their point-in-time recovery needs) are kept: the jobs'
+   * KEEP_FULL_DAYS, older snapshots are forgotten and pruned. An integer 1-3650; 30 unless configured.
+   */
   public readonly keepFullDays: number;
+  /**
+   * Days hourly backups are kept: the jobs' KEEP_INCREMENTAL_DAYS. An integer from 1 to
+   * {@link keepFullDays}; 7 unless configured.
+   */
   public readonly keepIncrementalDays: number;
+  /**
+   * Image the `install-restic` init container copies the static restic binary and CA certificates
+   * from; pinned to a release tag (`latest` or a bare major is refused).
+   */
   public readonly resticImage: string;
+  /**
+   * CPU and memory of each backup, verify and restore container (a restore Job may set its own):
+   * requests 100m / 256Mi, limits 1 / 1Gi unless configured.
+   */
   public readonly resources: ResourceRequirements;
   /** The endpoint's port (443 for https, 80 for http, unless given). */
   public readonly endpointPort: number;
   /** Where the backup pods may connect outside the namespace: the endpoint's CIDRs. */
   public readonly endpointPeers: readonly NetworkPeer[];
+  /**
+   * The environment's backup alerts, PrometheusRule `backup-rules`: a failed job, verify or restore
+   * test, and backups or checks overdue (thresholds from {@link BACKUP_JOB_KINDS}).
+   */
   public readonly alertRules: AlertRules;
 
   constructor(scope: Construct, id: string, settings: BackupSettings) {

@@ -33,6 +33,7 @@ export interface BackupRetentionSettings {
 
 /** An environment's backups (R26-R30): bucket, credentials, time zone, retention, size of the jobs. */
 export interface BackupSettings {
+  /** The S3-compatible bucket the environment's restic repositories are in, and the endpoint's CIDRs. */
   readonly repository: BackupRepositorySettings;
   /** The restic repository password (encryption key of every repository of the environment). */
   readonly passwordSecret: SecretKeyRef;

@@ -15,16 +15,23 @@ const FIELDS = [
   { name: 'day of week', min: 0, max: 7 },
 ] as const;
 
+/** A parsed five-field cron schedule: the values each field matches, as {@link parseCron} returns it. */
 export interface CronSchedule {
+  /** The schedule as given (also the key {@link startMinutes} caches its result under). */
   readonly expression: string;
+  /** Minutes of the hour it starts at, 0-59. */
   readonly minutes: ReadonlySet<number>;
+  /** Hours of the day it starts in, 0-23. */
   readonly hours: ReadonlySet<number>;
+  /** Days of the month it may run on, 1-31 (see {@link dayOfMonthRestricted}). */
   readonly daysOfMonth: ReadonlySet<number>;
+  /** Months it runs in, 1-12. */
   readonly months: ReadonlySet<number>;
   /** 0-6, Sunday 0 (7 folded into 0). */
   readonly daysOfWeek: ReadonlySet<number>;
   /** Cron's rule: when both day fields are restricted, a day matching either runs. */
   readonly dayOfMonthRestricted: boolean;
+  /** The day-of-week field is not `*` (see {@link dayOfMonthRestricted}). */
   readonly dayOfWeekRestricted: boolean;
 }
 

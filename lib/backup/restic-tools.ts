@@ -6,13 +6,21 @@ import { BackupSettings } from './backup-settings';
 
 /** Where the backup pods find restic (copied from the official image) and the scripts. */
 export const BACKUP_BIN_DIR = '/backup/bin';
+/** Where the backup container mounts its scripts ConfigMap (read-only, mode 0555): it runs `bash <dir>/<script>`. */
 export const BACKUP_SCRIPTS_DIR = '/backup/scripts';
+/** restic's cache (RESTIC_CACHE_DIR): the `backup-cache` emptyDir of 2Gi, lost with the pod. */
 export const BACKUP_CACHE_DIR = '/backup/cache';
+/**
+ * A job's scratch space (SCRATCH_DIR and TMPDIR): a 2Gi emptyDir, or a generic ephemeral volume of
+ * the job's `scratchSize`.
+ */
 export const BACKUP_SCRATCH_DIR = '/backup/scratch';
+/** Path of the restic binary in the backup container (the scripts' RESTIC), copied there by `install-restic`. */
 export const RESTIC_BINARY = `${BACKUP_BIN_DIR}/restic`;
 /** CA certificates from the restic image: the stores' images need not carry any for HTTPS to the bucket. */
 export const CA_BUNDLE = `${BACKUP_BIN_DIR}/ca-certificates.crt`;
 
+/** The official restic image, pinned, that restic is copied from unless BackupSettings.resticImage is set. */
 export const DEFAULT_RESTIC_IMAGE = 'restic/restic:0.17.3';
 
 const INSTALL_RESOURCES: ResourceRequirements = {
@@ -43,6 +51,10 @@ export function resticVolumes(): k8s.Volume[] {
   ];
 }
 
+/**
+ * The backup container's mounts of {@link resticVolumes}: `backup-bin` read-only at
+ * {@link BACKUP_BIN_DIR}, `backup-cache` at {@link BACKUP_CACHE_DIR}.
+ */
 export function resticVolumeMounts(): k8s.VolumeMount[] {
   return [
     { name: 'backup-bin', mountPath: BACKUP_BIN_DIR, readOnly: true },

@@ -17,6 +17,10 @@ import {
 
 /** One scheduled job of a store's backup: what runs, and when unless configured otherwise. */
 export interface StoreBackupJob {
+  /**
+   * What the job does: one job per kind, and full, prune, verify and restore-test are required. The
+   * kind sets the default schedule, the run deadline and the lock wait ({@link BACKUP_JOB_KINDS}).
+   */
   readonly kind: BackupJobKind;
   /** The script (a file of `scripts`) and its arguments. */
   readonly command: readonly string[];
@@ -55,11 +59,16 @@ export interface StoreRestoreJob {
   readonly resources?: ResourceRequirements;
 }
 
+/** Props of {@link StoreBackup}: the store's image, scripts and jobs; the bucket is the environment's. */
 export interface StoreBackupProps {
   /** Name of the backup's objects: ServiceAccount, NetworkPolicy, scripts ConfigMap, CronJobs `<name>-<kind>`. */
   readonly name: string;
   /** The store's name: its restic repository is `<prefix>/<store>` (and `<prefix>/<store>-archive`). */
   readonly store: string;
+  /**
+   * The environment's backup destination ({@link BackupRepository.of}): bucket, credentials, time
+   * zone, retention, restic image and the containers' default resources.
+   */
   readonly repository: BackupRepository;
   /** The store's own official image (its dump and restore tools, bash); restic is copied in. */
   readonly image: string;
@@ -77,7 +86,13 @@ export interface StoreBackupProps {
    * @default false
    */
   readonly archive?: boolean;
+  /**
+   * The scheduled jobs, a CronJob `<name>-<kind>` each. Refused: a missing full, prune, verify or
+   * restore-test job, two of one kind, a schedule that misses its kind's cadence, two that start in
+   * the same minute, a command whose script is not in `scripts` or lib/backup.
+   */
   readonly jobs: readonly StoreBackupJob[];
+  /** The restore Jobs a person starts, written to `restore/<store>.k8s.yaml`; may be empty. */
   readonly restores: readonly StoreRestoreJob[];
   /** The store endpoints the jobs connect to (NetworkPolicy egress here, ingress there). */
   readonly connections: readonly ServiceEndpoint[];
@@ -121,10 +136,18 @@ const TMP_SIZE = '2Gi';
  * folder. Made by the store through {@link StatefulWorkload.addBackup}.
  */
 export class StoreBackup extends Workload {
+  /** restic URL of the store's repository, `s3:<endpoint>/<bucket>/<prefix>/<store>`: the jobs' RESTIC_REPOSITORY. */
   public readonly repositoryUrl: string;
+  /**
+   * restic URL of the store's archive repository (`<store>-archive`): the jobs' ARCHIVE_REPOSITORY.
+   * Undefined unless `archive` is set.
+   */
   public readonly archiveRepositoryUrl?: string;
+  /** The CronJob of each job kind the store runs, named `<name>-<kind>`. */
   public readonly cronJobs: Partial<Record<BackupJobKind, k8s.KubeCronJob>> = {};
+  /** The restore Jobs, one per `restores` entry, in {@link restoreChart} (not applied with the environment). */
   public readonly restoreJobs: k8s.KubeJob[] = [];
+  /** ConfigMap `<name>-scripts`: lib/backup's scripts and the store's, mounted at {@link BACKUP_SCRIPTS_DIR}. */
   public readonly scriptsConfigMap: k8s.KubeConfigMap;
   /** The chart written to `restore/<store>.k8s.yaml`. */
   public readonly restoreChart: RestoreChart;

@@ -40,6 +40,10 @@ export interface ApplicationSettings extends Required<Pick<AppConfigProps, 'prop
   readonly displayName: string;
   /** Release version (MAJOR.MINOR.PATCH): `app.version`, and the version label of shared objects. */
   readonly version: string;
+  /**
+   * Gray-release share and A/B experiments, rendered into app.properties as `release.gray.*` and
+   * `release.ab.*` keys; percentages 0-100.
+   */
   readonly release: ReleaseSettings;
 }
 
@@ -69,7 +73,9 @@ export interface AppTierSettings {
   readonly production: boolean;
   /** @default - `<solution>-<environment>` */
   readonly namespace?: string;
+  /** What the application reads (R15): rendered into the `app-config-env` and `app-config-properties` ConfigMaps. */
   readonly application: ApplicationSettings;
+  /** The API service (R5): image, size and scaling, and the Secret references of its environment. */
   readonly api: ApiSettings;
   /** Model name (a DNS label) -> its model-serving service (R6). */
   readonly models: Record<string, ModelSettings>;

@@ -70,11 +70,17 @@ export interface RegionSettings {
   readonly clusters: readonly string[];
 }
 
+/** Branch Argo CD follows unless {@link GitOpsSettings.targetRevision} is set. */
 export const DEFAULT_TARGET_REVISION = 'main';
+/** Folder of the repository holding the manifests unless {@link GitOpsSettings.pathPrefix} is set. */
 export const DEFAULT_PATH_PREFIX = 'dist';
+/** Argo CD's namespace, where its Applications and AppProjects live, unless {@link GitOpsSettings.namespace} is set. */
 export const DEFAULT_ARGOCD_NAMESPACE = 'argocd';
+/** Cluster Secret label naming a cluster's region unless {@link RegionalRolloutSettings.regionLabel} is set. */
 export const DEFAULT_REGION_LABEL = 'ai-platform/region';
+/** Past syncs kept per Application unless {@link GitOpsSettings.revisionHistoryLimit} is set. */
 export const DEFAULT_REVISION_HISTORY_LIMIT = 10;
+/** Sync retries unless configured: 5 retries, the first after 10 s, each wait doubled, at most 180 s. */
 export const DEFAULT_SYNC_RETRY: Required<SyncRetrySettings> = { limit: 5, backoffSeconds: 10, factor: 2, maxBackoffSeconds: 180 };
 
 /** `ai-platform/<solution>`: the cluster label selecting a solution's production clusters, unless configured. */

@@ -17,7 +17,9 @@ export interface PlatformSettings {
 
 /** A user name (not a secret) and the Secret key holding its password. */
 export interface BasicCredentials {
+  /** Elasticsearch user name: letters, digits, `_`, `.`, `@` and `-`. Set as the pods' ES_USERNAME. */
   readonly username: string;
+  /** Secret key holding the user's password, read into the pods' ES_PASSWORD; never the value. */
   readonly passwordSecret: SecretKeyRef;
 }
 
@@ -66,8 +68,18 @@ export interface ExternalElasticsearchSettings {
 
 /** Exactly one of the two. */
 export type ElasticsearchTarget =
-  | { readonly eck: EckSettings; readonly external?: undefined }
-  | { readonly external: ExternalElasticsearchSettings; readonly eck?: undefined };
+  | {
+    /** Run Elasticsearch and Kibana with the ECK operator in the store namespace (`{}` takes every default). */
+    readonly eck: EckSettings;
+    /** Not with `eck`. */
+    readonly external?: undefined;
+  }
+  | {
+    /** Ship to an Elasticsearch outside the cluster over https; nothing of Elasticsearch is deployed. */
+    readonly external: ExternalElasticsearchSettings;
+    /** Not with `external`. */
+    readonly eck?: undefined;
+  };
 
 /** The log shipper: Fluent Bit as a DaemonSet on every node. */
 export interface ShipperSettings {
@@ -86,6 +98,10 @@ export interface ShipperSettings {
   readonly bufferLimitMiB?: number;
 }
 
+/**
+ * The cluster's logging (R24): Fluent Bit on every node ships the containers' logs to Elasticsearch
+ * (ECK in the cluster or external), which keeps them `retentionDays`. Written to `dist/platform/logging/`.
+ */
 export interface LoggingSettings {
   /** Namespace of the log shipper alone (Pod Security "privileged": it reads the nodes' log files). @default 'logging' */
   readonly namespace?: string;
@@ -95,7 +111,16 @@ export interface LoggingSettings {
    * The Kubernetes API server as the pods reach it (the endpoints of `kubectl get endpoints
    * kubernetes -n default`): the shipper's kubernetes filter reads pod metadata there.
    */
-  readonly apiServer: { readonly cidrs: string[]; /** @default 6443 */ readonly port?: number };
+  readonly apiServer: {
+    /** IPv4 CIDRs of the endpoints, at least one: the shipper's egress NetworkPolicy opens these. */
+    readonly cidrs: string[];
+    /**
+     * Port of the endpoints (not the `kubernetes` Service's 443), opened with the CIDRs; 1-65535.
+     * @default 6443
+     */
+    readonly port?: number;
+  };
+  /** Where the logs are stored: `{ eck: {...} }` or `{ external: {...} }`, exactly one. */
   readonly elasticsearch: ElasticsearchTarget;
   /** Days a log line is kept after its index rolled over (at most one more day). @default 7 */
   readonly retentionDays?: number;
@@ -112,27 +137,54 @@ export interface LoggingSettings {
 }
 
 /** {@link EckSettings} with every default applied. */
-export type ResolvedEck = Required<Omit<EckSettings, 'storageClassName'>> & { readonly storageClassName?: string };
+export type ResolvedEck = Required<Omit<EckSettings, 'storageClassName'>> & {
+  /** StorageClass of the Elasticsearch data volumes; undefined: the cluster's default StorageClass. */
+  readonly storageClassName?: string;
+};
 
 /** {@link LoggingSettings} with every default applied and checked. */
 export interface ResolvedLogging {
+  /** Namespace of the shipper alone (Pod Security "privileged"): `logging` unless configured. */
   readonly namespace: string;
+  /** Namespace of Elasticsearch, Kibana and the retention Job: `logging-store` unless configured; not `namespace`. */
   readonly storeNamespace: string;
-  readonly apiServer: { readonly cidrs: readonly string[]; readonly port: number };
+  /** The API server's endpoints the shipper's egress NetworkPolicy opens. */
+  readonly apiServer: {
+    /** IPv4 CIDRs of the API server endpoints, at least one. */
+    readonly cidrs: readonly string[];
+    /** Their port, 6443 unless configured. */
+    readonly port: number;
+  };
+  /** The ECK Elasticsearch with its defaults; undefined for an external one. */
   readonly eck?: ResolvedEck;
+  /** The external Elasticsearch, checked (https URL, CIDRs, credentials); undefined with ECK. */
   readonly external?: ExternalElasticsearchSettings;
+  /** Days a log index is kept after its rollover (the ILM delete phase), 1-3650: 7 unless configured. */
   readonly retentionDays: number;
+  /** Data stream the shipper writes, naming its index template, ILM policy and writer role; default `k8s-logs`. */
   readonly indexName: string;
-  readonly shipper: Required<Omit<ShipperSettings, 'caSecret'>> & { readonly caSecret?: SecretKeyRef };
+  /** The shipper with its defaults: image, resources, credentials, buffer (64 MiB to 1 TiB). */
+  readonly shipper: Required<Omit<ShipperSettings, 'caSecret'>> & {
+    /**
+     * CA of Elasticsearch's certificate in the shipper's namespace: `elasticsearch-ca` key `ca.crt`
+     * with ECK unless configured; for an external endpoint undefined unless configured (the image's public CAs).
+     */
+    readonly caSecret?: SecretKeyRef;
+  };
+  /** Pinned curl image of the retention Job and of the shipper's wait for the index template. */
   readonly setupImage: string;
+  /** DNS resolvers the pods' NetworkPolicies allow; undefined: the workloads' defaults. */
   readonly dns?: DnsSettings;
+  /** How the cluster's Prometheus finds the monitors and rules; undefined: kube-prometheus-stack defaults. */
   readonly monitoring?: MonitoringSettings;
 }
 
 /** Where platform/logging problems are reported: `platform/logging: <field> must be ...`. */
 export const LOGGING_LOCATION = 'platform/logging';
 
+/** Fluent Bit image of the shipper DaemonSet unless `shipper.image` is set. */
 export const DEFAULT_SHIPPER_IMAGE = 'cr.fluentbit.io/fluent/fluent-bit:3.2.10';
+/** curl image of the retention Job and of the shipper's wait for the index template unless `setupImage` is set. */
 export const DEFAULT_SETUP_IMAGE = 'curlimages/curl:8.11.1';
 
 /** This repository's platform: ECK in the cluster; set the API server's addresses of the cluster here. */

@@ -34,10 +34,13 @@ export function defineSolution<S>() {
 
 /** The settings of one environment of one solution, checked. */
 export interface ResolvedEnvironment<S> {
+  /** The solution's name ({@link SolutionDefinition.name}): a DNS label of at most 40 characters. */
   readonly solution: string;
+  /** The environment's name: a key of `environments`, a DNS label of at most 20 characters. */
   readonly environment: string;
   /** `settings.production`: whether production rules apply (secret manager, prod-ha). */
   readonly production: boolean;
+  /** The defaults with the environment's overrides applied, checked against the schema and value by value. */
   readonly settings: S;
 }
 

@@ -9,9 +9,11 @@ import { KEEP_ON_PRUNE_ANNOTATIONS, RETAIN_CLAIMS, StorageOptions, volumeClaimTe
 export interface StorePort {
   /** Name of the container port, and of the Service port. */
   readonly name: string;
+  /** Port number on the Service; the container port of the same name must exist on the pods. */
   readonly port: number;
 }
 
+/** Options of {@link StatefulWorkload.addHeadlessService}. */
 export interface HeadlessServiceOptions {
   /**
    * Give pods their DNS names before they are ready: for members that must find each other to
@@ -21,9 +23,11 @@ export interface HeadlessServiceOptions {
   readonly publishNotReadyAddresses?: boolean;
 }
 
+/** What a store decides about its StatefulSet; {@link StatefulWorkload.addStatefulSet} adds the rest (R14). */
 export interface StatefulSetOptions {
   /** The governing Service, which gives each pod its DNS name `<pod>.<serviceName>`. */
   readonly serviceName: string;
+  /** Pods, each with its own claim `data-<name>-<i>`; scaling down keeps the claims of removed pods. */
   readonly replicas: number;
   /** @default - not set: Kubernetes' `OrderedReady` */
   readonly podManagementPolicy?: 'OrderedReady' | 'Parallel';

@@ -12,6 +12,11 @@ export interface StorageOptions {
   readonly storageClassName?: string;
 }
 
+/**
+ * Checks a store's {@link StorageOptions} at `field`: `size` in binary units (`100Gi`; `100G` is refused)
+ * and `storageClassName`, when given, a DNS subdomain.
+ * @throws ConfigError naming `<field>`, `<field>.size` or `<field>.storageClassName` and the value provided
+ */
 export function validateStorage(v: Validator, field: string, storage: StorageOptions): void {
   if (!storage) v.fail(field, 'a storage definition { size, storageClassName? }', storage);
   v.storage(`${field}.size`, storage.size);

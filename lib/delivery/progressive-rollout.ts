@@ -11,11 +11,17 @@ import { POD_TEMPLATE_HASH_ARG, RolloutAnalysis } from './rollout-analysis';
 
 /** {@link DeliveryOptions} with every default applied, checked. */
 export interface ResolvedDelivery {
+  /** How a new version replaces the old: `rolling` unless configured. */
   readonly strategy: DeliveryStrategy;
+  /** Canary traffic percentages before 100%: increasing whole numbers 1-99, `[10, 50]` unless configured. */
   readonly canaryWeights: readonly number[];
+  /** Minutes each canary step (or blue-green analysis) is held, 1-60: 5 unless configured. */
   readonly stepPauseMinutes: number;
+  /** 5xx share of the new version's responses above which it is rolled back, 0.0001-0.5: 0.05 unless configured. */
   readonly maxErrorRatio: number;
+  /** Requests in the analysis window below which a measurement passes unjudged, 1-1000000: 20 unless configured. */
   readonly minRequests: number;
+  /** Blue-green: seconds the old version keeps running after the switch, 30-86400: 600 unless configured. */
   readonly scaleDownDelaySeconds: number;
 }
 
@@ -45,19 +51,27 @@ export function resolveDelivery(v: Validator, field: string, options: DeliveryOp
   };
 }
 
+/** Props of {@link ProgressiveRollout}, given by the stateless service it replaces the Deployment of. */
 export interface ProgressiveRolloutProps {
   /** Name of the Rollout (the service's name); its Services are `<name>` (stable/active) and `<name>-preview` or `<name>-canary`. */
   readonly name: string;
+  /** The service's namespace: the analysis queries read only its metrics. */
   readonly namespace: string;
+  /** The service's labels: on the Rollout and AnalysisTemplate; the selector labels select the pods. */
   readonly labels: StandardLabels;
+  /** The resolved strategy and limits: `blueGreen` or `canary` (`rolling` is refused: that is a Deployment). */
   readonly delivery: ResolvedDelivery;
   /** @default - none: an HPA owns the count (a Rollout without `spec.replicas` under an HPA, argo-rollouts #1864) */
   readonly replicas?: number;
+  /** The pod template, as the Deployment would have it: Argo Rollouts adds its hash label to each version's pods. */
   readonly template: k8s.PodTemplateSpec;
   /** Makes a Service like the service's own, with another name (the Rollout adds its hash selector). */
   readonly addService: (name: string) => k8s.KubeService;
   /** The service serves the HTTP metrics contract: the analysis judges its errors and latency. @default - restarts only */
-  readonly http?: { readonly maxLatencyP95Seconds: number };
+  readonly http?: {
+    /** The p95 latency above which the new version is rolled back, in seconds. */
+    readonly maxLatencyP95Seconds: number;
+  };
 }
 
 /**
@@ -72,6 +86,7 @@ export interface ProgressiveRolloutProps {
 export class ProgressiveRollout extends Construct {
   /** The `argoproj.io/v1alpha1` Rollout. */
   public readonly rollout: ApiObject;
+  /** The AnalysisTemplate `<name>-analysis` every analysis of the Rollout runs. */
   public readonly analysis: RolloutAnalysis;
   /** Blue-green: the Service in front of the new version before promotion. */
   public readonly previewService?: k8s.KubeService;

@@ -23,6 +23,7 @@ const HASH = `{{args.${POD_TEMPLATE_HASH_ARG}}}`;
 
 /** Which pods and requests a query reads: one service's new version in one namespace. */
 export interface AnalysisTarget {
+  /** The service's namespace: every query is restricted to it. */
   readonly namespace: string;
   /** `job` of the service's metrics (its workload name). */
   readonly job: string;
@@ -67,19 +68,34 @@ or on () vector(0)`;
 }
 
 /** Argo Rollouts' success and failure conditions of a "not above `limit`" measurement. */
-export function notAbove(limit: number): { successCondition: string; failureCondition: string } {
+export function notAbove(limit: number): {
+  /** `result[0] <= <limit>`: the measurement passes. */
+  successCondition: string;
+  /** `result[0] > <limit>`: the measurement fails. */
+  failureCondition: string;
+} {
   return { successCondition: `result[0] <= ${limit}`, failureCondition: `result[0] > ${limit}` };
 }
 
+/** Props of {@link RolloutAnalysis}. */
 export interface RolloutAnalysisProps {
   /** Name of the AnalysisTemplate. */
   readonly name: string;
+  /** The service's labels, put on the AnalysisTemplate. */
   readonly labels: StandardLabels;
+  /** The service's namespace and metrics `job` the queries read. */
   readonly target: AnalysisTarget;
   /** The Rollout: its pods are `<rollout>-<hash>-xxxxx`. */
   readonly rollout: string;
   /** The service serves the HTTP metrics contract: judge its error ratio and latency. Else only restarts. */
-  readonly http?: { readonly maxErrorRatio: number; readonly maxLatencyP95Seconds: number; readonly minRequests: number };
+  readonly http?: {
+    /** 5xx share of the new version's responses above which a measurement fails (0.05 is 5%). */
+    readonly maxErrorRatio: number;
+    /** p95 latency above which a measurement fails, in seconds. */
+    readonly maxLatencyP95Seconds: number;
+    /** Requests in the 2-minute window below which a measurement passes unjudged (returns -1). */
+    readonly minRequests: number;
+  };
   /** Measurements before the analysis succeeds; without it the analysis runs until the rollout ends (background). */
   readonly count?: number;
 }
@@ -91,7 +107,9 @@ export interface RolloutAnalysisProps {
  * an error limit, so an analysis whose queries keep erroring fails instead of passing.
  */
 export class RolloutAnalysis extends Construct {
+  /** Name of the AnalysisTemplate, as the Rollout's analyses reference it (`templateName`). */
   public readonly name: string;
+  /** The AnalysisTemplate: restarts always, error ratio and p95 latency with `http`; one measurement a minute. */
   public readonly resource: AnalysisTemplate;
 
   constructor(scope: Construct, id: string, props: RolloutAnalysisProps) {

@@ -9,13 +9,18 @@ import { StandardLabels } from '../labels';
 import { DEFAULT_DNS_PEERS, DNS_PEERS_CONTEXT_KEY, NetworkPeer } from '../workload';
 import { LogStore, podsIn } from './log-store';
 
+/** Elasticsearch's HTTPS port (Service `<name>-es-http`): the shipper, the retention Job, Kibana and ECK use it. */
 export const ELASTICSEARCH_HTTP_PORT = 9200;
+/** Elasticsearch's node-to-node transport port: the NetworkPolicy opens it between its own pods only. */
 export const ELASTICSEARCH_TRANSPORT_PORT = 9300;
+/** Kibana's HTTP port: no ingress is allowed to it, reach it with `kubectl port-forward`. */
 export const KIBANA_PORT = 5601;
 /** uid and gid of the Elasticsearch and Kibana images. */
 const ELASTIC_USER = 1000;
 
+/** Props of {@link EckElasticsearch}. */
 export interface EckElasticsearchProps {
+  /** The ECK settings with their defaults applied and checked (name, version, nodes, storage, sizes, Kibana). */
   readonly settings: ResolvedEck;
   /** Namespace the resources go into (for the Service names and NetworkPolicies). */
   readonly namespace: string;
@@ -29,8 +34,14 @@ export interface EckElasticsearchProps {
  * its own nodes.
  */
 export class EckElasticsearch extends Construct {
+  /** The ECK `Elasticsearch` resource `<name>`: one node set `default` of `nodes` nodes with their own volume each. */
   public readonly elasticsearch: Elasticsearch;
+  /** The ECK `Kibana` resource `<name>`; undefined when `kibanaReplicas` is 0. */
   public readonly kibana?: Kibana;
+  /**
+   * How clients reach it: `https://<name>-es-http.<namespace>.svc:9200`, the `elastic` user's Secret
+   * and ECK's public CA for the setup.
+   */
   public readonly store: LogStore;
   /** Labels ECK puts on the Elasticsearch pods. */
   public readonly podLabels: Readonly<Record<string, string>>;

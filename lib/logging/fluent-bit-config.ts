@@ -1,19 +1,23 @@
 /** Where the Fluent Bit container finds what the pod mounts. */
 export const FLUENT_BIT_PATHS = {
+  /** The ConfigMap (fluent-bit.conf, the wait script), read-only. */
   config: '/fluent-bit/config',
   /** The node's logs, read-only: /var/log/containers/*.log link to /var/log/pods/. */
   nodeLogs: '/var/log',
   /** On the node: read offsets and the disk buffer, so a new pod neither loses nor repeats lines. */
   state: '/var/lib/fluent-bit',
+  /** The CA Secret of Elasticsearch's certificate as `ca.crt`, read-only, where `caSecret` is set. */
   elasticsearchCa: '/fluent-bit/elasticsearch-ca',
 } as const;
 
 /** Fluent Bit's HTTP server: health, metrics. */
 export const FLUENT_BIT_HTTP_PORT = 2020;
 
+/** What {@link fluentBitConfig} writes into the Elasticsearch output. */
 export interface FluentBitConfigOptions {
   /** Elasticsearch host name and port. */
   readonly host: string;
+  /** Elasticsearch's HTTPS port (the output's `Port`). */
   readonly port: number;
   /** The data stream written (its index template binds the ILM policy). */
   readonly index: string;

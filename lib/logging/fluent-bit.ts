@@ -12,12 +12,15 @@ import { NetworkPeer, Workload } from '../workload';
 import { FLUENT_BIT_HTTP_PORT, FLUENT_BIT_PATHS, fluentBitConfig } from './fluent-bit-config';
 import { LogStore } from './log-store';
 
+/** Props of {@link FluentBit}, from the resolved logging settings. */
 export interface FluentBitProps {
   /** Fluent Bit image with a pinned release tag. */
   readonly image: string;
   /** curl image of the init container that waits for the index template. */
   readonly waitImage: string;
+  /** CPU and memory of the fluent-bit container (the init container has its own small fixed size). */
   readonly resources: ResourceRequirements;
+  /** The Elasticsearch written to: host, port and URL of the output and of the wait for the index template. */
   readonly store: LogStore;
   /** Its Elasticsearch user; the Secret is in the shipper's namespace. */
   readonly credentials: BasicCredentials;
@@ -25,11 +28,17 @@ export interface FluentBitProps {
   readonly caSecret?: SecretKeyRef;
   /** The data stream written. */
   readonly index: string;
+  /** Disk buffer per node while Elasticsearch does not take logs, in MiB (`storage.total_limit_size`). */
   readonly bufferLimitMiB: number;
   /** The shipper's namespace, for the ClusterRoleBinding's subject. */
   readonly namespace: string;
   /** The Kubernetes API server's endpoints as pods reach them (kubernetes filter). */
-  readonly apiServer: { readonly cidrs: readonly string[]; readonly port: number };
+  readonly apiServer: {
+    /** IPv4 CIDRs of the API server endpoints: the DaemonSet's egress NetworkPolicy opens them. */
+    readonly cidrs: readonly string[];
+    /** Their port (6443 on most clusters), opened with the CIDRs. */
+    readonly port: number;
+  };
   /** A scope without namespace for the ClusterRole and its binding. */
   readonly clusterScope: Construct;
   /** @default 'fluent-bit' */
@@ -63,8 +72,11 @@ const SCRIPTS_DIR = '/scripts';
  * volumes (`no-host-access`) and uid 0 for the fluent-bit container (`pod-security-restricted`).
  */
 export class FluentBit extends Workload {
+  /** The DaemonSet `<name>`: one pod on every node, tolerating every taint, rolled one node at a time. */
   public readonly daemonSet: k8s.KubeDaemonSet;
+  /** ConfigMap `<name>`: fluent-bit.conf and the wait script; a change rolls the pods (checksum annotation). */
   public readonly configMap: k8s.KubeConfigMap;
+  /** ClusterRole `<namespace>-<name>`: get, list and watch pods and namespaces, for the kubernetes filter. */
   public readonly clusterRole: k8s.KubeClusterRole;
 
   constructor(scope: Construct, id: string, props: FluentBitProps) {

@@ -6,7 +6,9 @@ import { Validator } from '../validation';
 /** Annotation on a namespace that enforces less than "restricted": why. */
 export const POD_SECURITY_REASON_ANNOTATION = 'ai-platform.io/pod-security-reason';
 
+/** Props of {@link HostAccessNamespace}. */
 export interface HostAccessNamespaceProps {
+  /** Name of the Namespace: a DNS label, not a reserved namespace (`kube-system`...). */
   readonly name: string;
   /** Why its pods need more than "restricted": written on the Namespace. */
   readonly reason: string;
@@ -20,6 +22,7 @@ export interface HostAccessNamespaceProps {
  * NetworkPolicy, like every namespace.
  */
 export class HostAccessNamespace extends Construct {
+  /** The Namespace's name, checked. */
   public readonly name: string;
 
   constructor(scope: Construct, id: string, props: HostAccessNamespaceProps) {

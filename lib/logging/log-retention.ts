@@ -10,6 +10,7 @@ import { LogStore } from './log-store';
 import { retentionRequests, RetentionOptions } from './retention';
 
 export interface LogRetentionProps extends RetentionOptions {
+  /** The Elasticsearch to set up: its URL, setup credentials and CA. */
   readonly store: LogStore;
   /** curl image (a shell and curl). */
   readonly image: string;
@@ -36,7 +37,9 @@ const RESOURCES: ResourceRequirements = {
  * elasticsearch-setup.sh; PUT is idempotent, so every run leaves the same state.
  */
 export class LogRetention extends Workload {
+  /** The Job `<name>` (an Argo CD sync hook) that PUTs the requests, waiting up to 900 s for Elasticsearch. */
   public readonly job: k8s.KubeJob;
+  /** ConfigMap `<name>`: elasticsearch-setup.sh, the list of requests and their JSON bodies. */
   public readonly configMap: k8s.KubeConfigMap;
 
   constructor(scope: Construct, id: string, props: LogRetentionProps) {

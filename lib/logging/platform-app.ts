@@ -17,13 +17,16 @@ import { LogStore, podsIn } from './log-store';
 
 /** The folder of the platform below the output folder, and the names in its labels and messages. */
 export const PLATFORM_FOLDER = 'platform';
+/** The logging part's folder below `platform/` (`<outdir>/platform/logging`), and its name in labels and messages. */
 export const LOGGING_PART = 'logging';
 
 /** Why the shipper's namespace enforces "privileged": its Namespace annotation. */
 export const LOGGING_NAMESPACE_REASON = 'Fluent Bit reads the nodes\' container log files through hostPath volumes, which '
   + 'Pod Security "baseline" and "restricted" refuse; "restricted" is still audited and warned. Nothing else runs here.';
 
+/** Props of {@link PlatformApp}. */
 export interface PlatformAppProps {
+  /** The logging settings with every default applied and checked ({@link resolveLogging}). */
   readonly settings: ResolvedLogging;
   /** Folder written: `<outdir>/platform/logging`. */
   readonly outdir: string;
@@ -36,13 +39,21 @@ export interface PlatformAppProps {
  * endpoint, and the retention Job), `0002-shipper` (Fluent Bit).
  */
 export class PlatformApp extends App {
+  /** The resolved settings it was built from. */
   public readonly settings: ResolvedLogging;
+  /** Chart `0000-namespace`: the two namespaces, their default-deny policies, the shipper's ClusterRole and binding. */
   public readonly namespaceChart: Chart;
+  /** Chart `0001-store`, in the store namespace: ECK's Elasticsearch and Kibana (if any) and the retention Job. */
   public readonly storeChart: Chart;
+  /** Chart `0002-shipper`, in the shipper's namespace: Fluent Bit. */
   public readonly shipperChart: Chart;
+  /** The Elasticsearch the shipper and the retention Job reach: ECK's, or the external endpoint. */
   public readonly store: LogStore;
+  /** Elasticsearch and Kibana by ECK; undefined for an external Elasticsearch. */
   public readonly eck?: EckElasticsearch;
+  /** The Job installing the ILM policy, index template and writer role. */
   public readonly retention: LogRetention;
+  /** The log shipper DaemonSet. */
   public readonly fluentBit: FluentBit;
 
   constructor(props: PlatformAppProps) {

@@ -6,11 +6,16 @@ import { monitoringOf, runbookUrl } from './monitoring-settings';
 import { AlertRule, durationSeconds, isAlertRule, longestRangeSeconds, RecordingRule, RuleGroup } from './rules';
 import { Severity } from './severity';
 
+/** Props of {@link AlertRules}. */
 export interface AlertRulesProps {
   /** Name of the PrometheusRule object. @default - the construct id */
   readonly name?: string;
   /** `app.kubernetes.io/component` of the object. @default 'monitoring' */
   readonly component?: string;
+  /**
+   * The rule groups, in order, as `spec.groups`. Alert names must be PascalCase and unique across
+   * every group of this object; recording rules named `level:metric:operations`.
+   */
   readonly groups: readonly RuleGroup[];
 }
 
@@ -26,8 +31,11 @@ const SEVERITIES = Object.values(Severity) as string[];
  * recording rule not named `level:metric:operations`.
  */
 export class AlertRules extends Construct {
+  /** `metadata.name` of the PrometheusRule: `props.name`, or the construct id; a DNS subdomain. */
   public readonly name: string;
+  /** The rule groups as given (after validation); {@link AlertRules.alerts} lists their alerts. */
   public readonly groups: readonly RuleGroup[];
+  /** The synthesized `PrometheusRule` object, for escape hatches. */
   public readonly resource: PrometheusRule;
 
   constructor(scope: Construct, id: string, props: AlertRulesProps) {

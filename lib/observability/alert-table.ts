@@ -5,8 +5,11 @@ import { AlertRule } from './rules';
 
 /** The alerts of one environment of a solution. */
 export interface EnvironmentAlertList {
+  /** Solution name (`logistics`, `real-estate`): the table's "Solutions" column. */
   readonly solution: string;
+  /** Environment name (`dev`, `test`, `prod`): where a cell's value holds when environments differ. */
   readonly environment: string;
+  /** The environment's alerts, in declaration order (e.g. from {@link alertsBelow}). */
   readonly alerts: readonly AlertRule[];
 }
 

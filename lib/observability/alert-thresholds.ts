@@ -30,12 +30,17 @@ export interface AlertThresholds {
 
 /** The thresholds every environment shares, with their defaults applied. */
 export interface ResolvedAlertThresholds {
+  /** Container CPU usage over its CPU limit above which the environment alerts; in (0, 1]. */
   readonly cpuLimitRatio: number;
+  /** Container memory working set over its memory limit above which the environment alerts; in (0, 1]. */
   readonly memoryLimitRatio: number;
+  /** Used bytes over capacity of a PersistentVolumeClaim above which the environment alerts; in (0, 1]. */
   readonly volumeUsageRatio: number;
+  /** 5xx responses over all responses of a scraped service above which it alerts; in (0, 1]. */
   readonly serverErrorRatio: number;
 }
 
+/** The shared thresholds used when `monitoring.thresholds` sets none: 90% for saturation, 1% of 5xx. */
 export const DEFAULT_ALERT_THRESHOLDS: ResolvedAlertThresholds = {
   cpuLimitRatio: 0.9,
   memoryLimitRatio: 0.9,

@@ -10,8 +10,11 @@ import { DocumentedAlertRule } from './rules/promql';
 
 /** A threshold of a business alert, configurable under `monitoring.thresholds.business.<name>`. */
 export interface BusinessThreshold {
+  /** Value in force when the environment configures none; within [`min`, `max`]. */
   readonly defaultValue: number;
+  /** Smallest value accepted from the configuration (inclusive); a smaller one is refused at synth. */
   readonly min: number;
+  /** Largest value accepted from the configuration (inclusive); a larger one is refused at synth. */
   readonly max: number;
   /** What it is, with its unit. */
   readonly description: string;

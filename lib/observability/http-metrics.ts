@@ -41,9 +41,23 @@ export const OPERATIONAL_HANDLERS: readonly string[] = [APP_METRICS_PATH, '/heal
 
 /** A business metric a solution's app exposes (README: "Metrics contract"). */
 export interface BusinessMetric {
+  /**
+   * Prometheus metric name: snake_case, prefixed with the solution (`real_estate_`), unique in the
+   * solution. The suffix `_ratio`, `_seconds` or `_bytes` sets a gauge's dashboard unit.
+   */
   readonly name: string;
+  /**
+   * `counter` (name must end in `_total`; dashboards show its rate per minute summed over pods) or
+   * `gauge` (name must not end in `_total`; shown as each pod reports it).
+   */
   readonly type: 'counter' | 'gauge';
+  /**
+   * Label names the app sets on the metric; dashboards group and name series by them. Labels that
+   * Prometheus or the alert routing set (`job`, `instance`, `namespace`, `pod`, `severity`, `le`, ...)
+   * are refused.
+   */
   readonly labels: readonly string[];
+  /** The metric's HELP text: what it counts or measures, with its unit; also its dashboard panel's description. */
   readonly help: string;
 }
 

@@ -34,15 +34,20 @@ export interface MonitoringSettings {
 
 /** {@link MonitoringSettings} with every default applied. */
 export interface ResolvedMonitoring {
+  /** Labels stamped on every PodMonitor, PrometheusRule and AlertmanagerConfig, for the operator to select them by. */
   readonly discoveryLabels: Readonly<Record<string, string>>;
+  /** Namespace Prometheus runs in: the only one NetworkPolicies let reach the metrics ports. */
   readonly namespace: string;
+  /** Runbook document URL; each alert's `runbook_url` is `<runbookBaseUrl>#<alert name in lower case>`. */
   readonly runbookBaseUrl: string;
+  /** Prometheus URL Argo Rollouts' analyses query (from the controller, not from the pods). */
   readonly prometheusUrl: string;
 }
 
 /** Context key on an environment's App holding its {@link MonitoringSettings}. */
 export const MONITORING_CONTEXT_KEY = 'ai-platform/monitoring';
 
+/** What {@link monitoringOf} returns for each setting the App's context leaves out (kube-prometheus-stack defaults). */
 export const DEFAULT_MONITORING: ResolvedMonitoring = {
   discoveryLabels: { release: 'kube-prometheus-stack' },
   namespace: 'monitoring',

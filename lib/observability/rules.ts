@@ -7,9 +7,17 @@ import { Severity } from './severity';
 export interface AlertRule {
   /** PascalCase, unique in the environment: also the runbook heading. */
   readonly alert: string;
+  /**
+   * PromQL expression; the alert fires for each series it returns, for `forDuration`. Written to the
+   * PrometheusRule's `expr`. Must not be empty.
+   */
   readonly expr: string;
   /** Prometheus duration, e.g. `5m`. */
   readonly forDuration: string;
+  /**
+   * How bad it is; set as the alert's `severity` label, by which the AlertmanagerConfig routes it
+   * (see {@link SEVERITY_POLICIES}).
+   */
   readonly severity: Severity;
   /** One line for the notification, may use `{{ $labels.x }}` and `{{ $value }}`. */
   readonly summary: string;
@@ -21,15 +29,21 @@ export interface AlertRule {
 
 /** A recording rule: `record` named `level:metric:operations` (Prometheus' naming practice). */
 export interface RecordingRule {
+  /** Name of the series the rule writes, `level:metric:operations` (e.g. `job:http_requests:rate5m`). */
   readonly record: string;
+  /** PromQL expression whose result is stored under `record` at every evaluation. Must not be empty. */
   readonly expr: string;
 }
 
+/** A group of a PrometheusRule: its rules are evaluated together, in order, at the same interval. */
 export interface RuleGroup {
+  /** Group name in the PrometheusRule's `spec.groups`; prefixes the rule's field in validation errors. */
   readonly name: string;
+  /** Alerting and recording rules, in evaluation order. */
   readonly rules: readonly (AlertRule | RecordingRule)[];
 }
 
+/** True when `rule` is an alerting rule (it has `alert`), false for a recording rule. */
 export function isAlertRule(rule: AlertRule | RecordingRule): rule is AlertRule {
   return 'alert' in rule;
 }

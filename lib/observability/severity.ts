@@ -16,12 +16,17 @@ export enum Severity {
 
 /** Escalation levels of seed 004 11.4: who is told. */
 export enum EscalationLevel {
+  /** Level 1: the engineer on call; every severity reaches them. */
   ON_CALL = 'level-1-on-call',
+  /** Level 2: the technical lead; reached by P0 and P1. */
   TECH_LEAD = 'level-2-tech-lead',
+  /** Level 3: management; reached by P0 only. */
   MANAGEMENT = 'level-3-management',
 }
 
+/** What a severity commits to: response and recovery times, and who is told (seed 004 11.4). */
 export interface SeverityPolicy {
+  /** The severity this policy is for (its key in {@link SEVERITY_POLICIES}). */
   readonly severity: Severity;
   /** What the level means. */
   readonly meaning: string;

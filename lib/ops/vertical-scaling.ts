@@ -20,12 +20,15 @@ export interface VerticalScalingSettings {
   readonly maxAllowed?: ComputeResources;
 }
 
+/** Props of {@link StoreVerticalScaling}, given by the store's StatefulSet. */
 export interface StoreVerticalScalingProps {
   /** Name of the VPA and of the StatefulSet it watches. */
   readonly name: string;
+  /** The store's labels, put on the VerticalPodAutoscaler. */
   readonly labels: StandardLabels;
   /** The store's main container: the one the recommendation is for. */
   readonly containerName: string;
+  /** The main container's requests and limits: the default bounds derive from them (minAllowed, maxAllowed). */
   readonly resources: ResourceRequirements;
   /** @default - see VerticalScalingSettings */
   readonly settings?: VerticalScalingSettings;
@@ -47,6 +50,7 @@ function scaled(resources: ComputeResources, factor: number): ComputeResources {
  * with the HPAs of the stateless tiers.
  */
 export class StoreVerticalScaling extends Construct {
+  /** The VerticalPodAutoscaler `<name>`, `updateMode: "Off"`: it recommends for the main container only. */
   public readonly resource: VerticalPodAutoscaler;
 
   constructor(scope: Construct, id: string, props: StoreVerticalScalingProps) {

@@ -26,8 +26,19 @@ export interface StoreBinding {
   readonly settings?: Record<string, string>;
 }
 
+/** Props of {@link AppTier}: an environment's settings and the stores the API connects to. */
 export interface AppTierProps {
-  readonly settings: AppTierSettings & { readonly web?: WebSettings };
+  /**
+   * The environment's settings; the tier reads `application`, `api`, `models` (at least one),
+   * `ingress` and `web`.
+   */
+  readonly settings: AppTierSettings & {
+    /**
+     * The web tier (R7), reaching the API; the Ingress routes to it where there is one.
+     * @default - no web tier: the Ingress routes to the API
+     */
+    readonly web?: WebSettings;
+  };
   /** The environment name, given to the application as `APP_ENV`. */
   readonly environment: string;
   /** Stores the API connects to. */
@@ -46,11 +57,20 @@ export interface AppTierProps {
  * workload scraped in the environment when the tier is made.
  */
 export class AppTier extends Construct {
+  /**
+   * The application's configuration: ConfigMaps `app-config-env` (APP_ENV, store hosts and ports,
+   * model URLs) and `app-config-properties` (app.properties).
+   */
   public readonly config: AppConfig;
+  /** The API service (R5); its NetworkPolicy lets it reach every store and model service. */
   public readonly api: ApiService;
+  /** One model-serving service (R6) per key of `settings.models`, sorted by name. */
   public readonly models: ModelService[];
+  /** The web tier (R7); undefined without `settings.web`. */
   public readonly web?: WebTier;
+  /** The Ingress (R8) to the web tier, or to the API without one; undefined without `settings.ingress`. */
   public readonly ingress?: AppIngress;
+  /** The environment's alerts: PrometheusRule `<namespace>-alerts` (scraped workloads, HTTP services, business). */
   public readonly alerts: EnvironmentAlerts;
 
   constructor(scope: Construct, id: string, props: AppTierProps) {

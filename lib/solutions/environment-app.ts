@@ -10,8 +10,11 @@ import { DNS_PEERS_CONTEXT_KEY, NetworkPeer } from '../workload';
 
 export type { SynthResult } from '../synth-app';
 
+/** Props of {@link EnvironmentApp}: one environment's resolved settings, as {@link buildEnvironment} gives them. */
 export interface EnvironmentAppProps {
+  /** The solution's name, a DNS label: the App's `ai-platform/solution` context (backup prefix, dashboards, errors). */
   readonly solution: string;
+  /** The environment's name (`prod`), a DNS label: the App's `ai-platform/environment` context. */
   readonly environment: string;
   /** Namespace every namespaced object goes into. */
   readonly namespace: string;
@@ -42,8 +45,11 @@ export interface EnvironmentAppProps {
  * the stores' restore Jobs in `restore/`, which that command does not read.
  */
 export class EnvironmentApp extends App {
+  /** The solution's name, as given in the props. */
   public readonly solution: string;
+  /** The environment's name, as given in the props. */
   public readonly environment: string;
+  /** The environment's Namespace (restricted Pod Security, default-deny NetworkPolicy), in `0000-namespace`. */
   public readonly namespace: AppNamespace;
   /** Chart of the data tier. */
   public readonly dataChart: Chart;

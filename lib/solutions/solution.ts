@@ -10,6 +10,7 @@ import { EnvironmentApp } from './environment-app';
 
 /** A solution: its configuration, and how one environment of it is built from its settings. */
 export interface Solution<S extends AppTierSettings> {
+  /** The solution's configuration: its name, settings type, defaults and each environment's overrides. */
   readonly definition: SolutionDefinition<S>;
   /** Adds the solution's constructs to the environment's charts. */
   build(app: EnvironmentApp, settings: S): void;

@@ -12,6 +12,7 @@ import { StorageOptions } from '../storage';
 import { tagOf } from './defaults';
 import { ETCD_PORTS } from './ports';
 
+/** The etcd of one Milvus, as the Milvus constructs resolve it from `MilvusCommonProps` (`etcd*` fields). */
 export interface MilvusEtcdProps {
   /** Name of the StatefulSet and of the client Service; the headless Service is `<name>-headless`. */
   readonly name: string;
@@ -19,7 +20,12 @@ export interface MilvusEtcdProps {
   readonly image: string;
   /** Members, odd (checked by the Milvus construct). */
   readonly replicas: number;
+  /**
+   * Each member's volume (claim template `data`, mounted at /var/lib/etcd); at least 5Gi, checked by
+   * the Milvus construct. Also the scratch size of the backup and restore-test Jobs.
+   */
   readonly storage: StorageOptions;
+  /** Requests and limits of each member's `etcd` container. */
   readonly resources: ResourceRequirements;
 }
 
@@ -39,7 +45,9 @@ export class MilvusEtcd extends StatefulWorkload {
   public readonly endpoint: ServiceEndpoint;
   /** Members' peer URLs, the value of `--initial-cluster`. */
   public readonly initialCluster: string;
+  /** The members' StatefulSet `<name>`: parallel start, claims retained and never pruned by Argo CD. */
   public readonly statefulSet: k8s.KubeStatefulSet;
+  /** `<name>-headless`: gives each member its peer DNS name `<name>-<i>.<name>-headless`, ready or not. */
   public readonly headlessServiceName: string;
   /** Milvus' metadata backups: undefined where the environment has no backup settings. */
   public readonly backup?: StoreBackup;

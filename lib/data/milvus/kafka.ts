@@ -13,6 +13,7 @@ import { StorageOptions } from '../storage';
 import { tagOf } from './defaults';
 import { KAFKA_PORTS } from './ports';
 
+/** The Kafka of a Milvus cluster, as MilvusCluster resolves it from `messageQueue.kafka`. */
 export interface MilvusKafkaProps {
   /** Name of the StatefulSet and of the client Service; the headless Service is `<name>-headless`. */
   readonly name: string;
@@ -20,7 +21,9 @@ export interface MilvusKafkaProps {
   readonly image: string;
   /** Nodes, odd: every node is also a KRaft controller, and the controllers need a majority. */
   readonly replicas: number;
+  /** Each node's volume (claim template `data`): the message logs, under /var/lib/kafka/data/logs. */
   readonly storage: StorageOptions;
+  /** Requests and limits of each node's `kafka` container; the JVM heap is half its memory limit. */
   readonly resources: ResourceRequirements;
   /** Hours messages are kept. */
   readonly retentionHours: number;
@@ -57,7 +60,9 @@ export function kafkaClusterId(where: string, name: string): string {
 export class MilvusKafka extends StatefulWorkload {
   /** `<name>:9092`, the bootstrap address of Milvus's `kafka.brokerList`. */
   public readonly endpoint: ServiceEndpoint;
+  /** The nodes' StatefulSet `<name>`: parallel start, claims retained and never pruned by Argo CD. */
   public readonly statefulSet: k8s.KubeStatefulSet;
+  /** `<name>-headless`: each node's advertised address `<name>-<i>.<name>-headless`, ready or not. */
   public readonly headlessServiceName: string;
   /** `KAFKA_CONTROLLER_QUORUM_VOTERS`: `0@<name>-0.<headless>:9093,...` */
   public readonly quorumVoters: string;

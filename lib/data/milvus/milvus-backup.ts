@@ -27,13 +27,17 @@ const COPY_RESOURCES: ResourceRequirements = { requests: { cpu: '10m', memory: '
 const NOBODY = 65534;
 const GIB = 2 ** 30;
 
+/** What {@link addMilvusBackup} backs up, and where: built by the Milvus constructs when backups are configured. */
 export interface MilvusBackupOptions {
+  /** The environment's restic destination; the jobs use the repository of store `<name>` (the client Service). */
   readonly repository: BackupRepository;
   /** The in-cluster MinIO that holds Milvus' segments: the backup belongs to it. */
   readonly minio: MilvusMinio;
   /** Milvus' bucket (user.yaml's `minio.bucketName`). */
   readonly bucket: string;
+  /** MinIO access key id, as the jobs' `MINIO_ACCESS_KEY` (read by milvus-backup and the scripts' `mc`). */
   readonly accessKeySecret: SecretKeyRef;
+  /** MinIO secret access key, as the jobs' `MINIO_SECRET_KEY`. */
   readonly secretKeySecret: SecretKeyRef;
   /**
    * The proxy (or standalone): milvus-backup reads the collections through its client port 19530,

@@ -23,7 +23,7 @@ import { MILVUS_PORTS } from './ports';
 export interface MilvusComponentOptions {
   /** @default 1 (proxy: 2) */
   readonly replicas?: number;
-  /** @default per role: see lib/data/milvus/defaults.ts */
+  /** @default - the role's entry of {@link DEFAULT_COMPONENT_RESOURCES} */
   readonly resources?: ResourceRequirements;
 }
 
@@ -49,6 +49,7 @@ export interface KafkaOptions {
 
 /** The message queue of a Milvus cluster (the write-ahead log between proxies and nodes). */
 export interface MessageQueueOptions {
+  /** Kafka (KRaft) run here as `<name>-kafka`; the only queue supported (no Pulsar). */
   readonly kafka: KafkaOptions;
 }
 
@@ -96,6 +97,7 @@ const COMPONENTS: readonly { key: ComponentKey; role: MilvusRole; suffix: string
 export class MilvusCluster extends Construct {
   /** `milvus:19530`: the proxies. */
   public readonly endpoint: ServiceEndpoint;
+  /** The metadata store `<name>-etcd` (3 members unless `etcdReplicas` says otherwise). */
   public readonly etcd: MilvusEtcd;
   /** The MinIO run here; undefined with an external bucket. */
   public readonly minio?: MilvusMinio;
@@ -104,12 +106,19 @@ export class MilvusCluster extends Construct {
    * environment has no backup settings, or the bucket is external.
    */
   public readonly backup?: StoreBackup;
+  /** The message queue `<name>-kafka` (KRaft StatefulSet); `user.yaml`'s `kafka.brokerList`. */
   public readonly kafka: MilvusKafka;
+  /** Deployment `<name>-mixcoord`: all coordinators in one process; more than one pod runs them active-standby. */
   public readonly mixCoord: MilvusComponent;
+  /** Deployment `<name>` behind Service `<name>:19530`, which clients use. */
   public readonly proxy: MilvusComponent;
+  /** Deployment `<name>-querynode`: loads segments and serves searches, with a `nodeCacheSize` local cache. */
   public readonly queryNode: MilvusComponent;
+  /** Deployment `<name>-datanode`: consumes inserts from Kafka and flushes segments to object storage. */
   public readonly dataNode: MilvusComponent;
+  /** Deployment `<name>-indexnode`: builds indexes, with a `nodeCacheSize` local cache. */
   public readonly indexNode: MilvusComponent;
+  /** ConfigMap `<name>-config` with the `user.yaml` every role mounts (a change rolls all pods). */
   public readonly config: MilvusConfig;
   /** The store's alerts (Milvus unavailable, etcd without leader, MinIO nodes offline, Kafka brokers missing). */
   public readonly alertRules: AlertRules;

@@ -23,8 +23,11 @@ export enum MilvusRole {
   MIX_COORD = 'mixcoord',
   /** The access layer clients connect to. */
   PROXY = 'proxy',
+  /** Loads sealed segments and indexes into memory and runs searches and queries on them. */
   QUERY_NODE = 'querynode',
+  /** Consumes inserts and deletes from the message queue and flushes them as segments to object storage. */
   DATA_NODE = 'datanode',
+  /** Builds vector indexes from segments in object storage and writes them back there. */
   INDEX_NODE = 'indexnode',
 }
 
@@ -77,13 +80,17 @@ const ROLES: Record<MilvusRole, RoleSpec> = {
   },
 };
 
+/** One Milvus role's workload, as MilvusStandalone and MilvusCluster resolve it. */
 export interface MilvusComponentProps {
   /** Name of the workload, its Service and ServiceAccount. */
   readonly name: string;
+  /** Process role: its `milvus run` arguments, container name, ports and Service ports. */
   readonly role: MilvusRole;
   /** Pinned Milvus 2.3 image. */
   readonly image: string;
+  /** Pods; more than 1 spreads them over nodes and zones and adds a PodDisruptionBudget (1 unavailable at most). */
   readonly replicas: number;
+  /** Requests and limits of the role's container. */
   readonly resources: ResourceRequirements;
   /** The shared `user.yaml`. */
   readonly config: MilvusConfig;
@@ -116,11 +123,18 @@ export interface MilvusComponentProps {
  * of containerd and CRI-O allows them.
  */
 export class MilvusComponent extends StatefulWorkload {
+  /** The process role this workload runs. */
   public readonly role: MilvusRole;
+  /** ClusterIP Service `<name>`: the role's gRPC ports ({@link MilvusComponent.grpcEndpoints}) and `metrics` (9091). */
   public readonly service: k8s.KubeService;
+  /**
+   * The Deployment of every role but standalone (no `storage`); a single mixcoord pod is replaced with
+   * `Recreate`, others roll one extra pod at a time.
+   */
   public readonly deployment?: k8s.KubeDeployment;
   /** Standalone only. */
   public readonly statefulSet?: k8s.KubeStatefulSet;
+  /** Pods of the Deployment or StatefulSet, as given in the props. */
   public readonly replicas: number;
   /**
    * Every gRPC port of the role by port name (`milvus`, `internal`, `rootcoord`, `querynode`, ...).

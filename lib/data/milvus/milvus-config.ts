@@ -7,18 +7,23 @@ import { MILVUS_PORTS } from './ports';
 export interface MilvusObjectStorageSettings {
   /** Host name: the MinIO Service, or the external endpoint's host. */
   readonly address: string;
+  /** S3 API port: 9000 for the MinIO run here; an external endpoint's port, or 443 (SSL) / 80 without one. */
   readonly port: number;
+  /** Bucket of Milvus' segments and indexes (`minio.bucketName`); Milvus writes under its `files/` prefix. */
   readonly bucket: string;
+  /** HTTPS to the S3 API: false for the MinIO run here, the external bucket's `useSSL` (true by default). */
   readonly useSSL: boolean;
   /** @default - none */
   readonly region?: string;
 }
 
+/** What `user.yaml` says: the topology and where etcd, object storage and Kafka are. */
 export interface MilvusSettings {
   /** `standalone` runs every role in one process with RocksMQ; `cluster` uses Kafka. */
   readonly mode: 'standalone' | 'cluster';
   /** `host:port` of etcd. */
   readonly etcdEndpoints: readonly string[];
+  /** Where segments and indexes live (`minio.*`); the credentials come from Secrets, not from here. */
   readonly objectStorage: MilvusObjectStorageSettings;
   /** `host:port` Kafka bootstrap address; required for a cluster. @default - none */
   readonly kafkaBrokerList?: string;
@@ -95,15 +100,19 @@ function yamlLines(map: YamlMap, indent: number): string[] {
   return lines;
 }
 
+/** The `user.yaml` ConfigMap of one Milvus. */
 export interface MilvusConfigProps {
   /** Name of the ConfigMap. */
   readonly name: string;
+  /** Labels of the ConfigMap (the Milvus constructs pass their standard labels, component `vector-database`). */
   readonly labels: Readonly<Record<string, string>>;
+  /** Rendered into `user.yaml`; a cluster without `kafkaBrokerList` is refused. */
   readonly settings: MilvusSettings;
 }
 
 /** The ConfigMap with `user.yaml` that every Milvus pod mounts at `/milvus/configs/user.yaml`. */
 export class MilvusConfig extends Construct {
+  /** The ConfigMap, with the single key `user.yaml`. */
   public readonly configMap: k8s.KubeConfigMap;
   /** The rendered file. */
   public readonly userYaml: string;

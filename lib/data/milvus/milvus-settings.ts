@@ -14,7 +14,10 @@ export interface MilvusStoreSettings extends MilvusCommonProps,
 }
 
 /** Builds the topology `settings.mode` names; a cluster without `messageQueue` is refused by MilvusCluster. */
-export function createMilvus(scope: Construct, id: string, settings: MilvusStoreSettings): { readonly endpoint: ServiceEndpoint } {
+export function createMilvus(scope: Construct, id: string, settings: MilvusStoreSettings): {
+  /** `<name>:19530` (`milvus:19530` by default): the Service of the proxies, or of the standalone pod. */
+  readonly endpoint: ServiceEndpoint;
+} {
   const { mode, ...props } = settings;
   Validator.of(scope, id).oneOf('mode', mode, ['standalone', 'cluster']);
   return mode === 'cluster' ? new MilvusCluster(scope, id, props as MilvusClusterProps) : new MilvusStandalone(scope, id, props);

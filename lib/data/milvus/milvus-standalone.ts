@@ -39,6 +39,7 @@ export class MilvusStandalone extends Construct {
   public readonly endpoint: ServiceEndpoint;
   /** The Milvus StatefulSet (one pod). */
   public readonly milvus: MilvusComponent;
+  /** The metadata store `<name>-etcd` (1 member unless `etcdReplicas` says otherwise). */
   public readonly etcd: MilvusEtcd;
   /** The MinIO run here; undefined with an external bucket. */
   public readonly minio?: MilvusMinio;
@@ -47,6 +48,7 @@ export class MilvusStandalone extends Construct {
    * environment has no backup settings, or the bucket is external.
    */
   public readonly backup?: StoreBackup;
+  /** ConfigMap `<name>-config` with the standalone's `user.yaml` (RocksMQ; a change rolls the pod). */
   public readonly config: MilvusConfig;
   /** The store's alerts (Milvus unavailable, etcd without leader, MinIO nodes offline). */
   public readonly alertRules: AlertRules;

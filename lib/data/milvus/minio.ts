@@ -10,6 +10,7 @@ import { StorageOptions } from '../storage';
 import { tagOf } from './defaults';
 import { MINIO_PORT } from './ports';
 
+/** The in-cluster MinIO of one Milvus, as the Milvus constructs resolve it from `objectStorage.minio`. */
 export interface MilvusMinioProps {
   /** Name of the StatefulSet and of the client Service; the headless Service is `<name>-headless`. */
   readonly name: string;
@@ -17,9 +18,13 @@ export interface MilvusMinioProps {
   readonly image: string;
   /** 1 (single drive) or 4 to 16 (distributed), checked by the Milvus construct. */
   readonly replicas: number;
+  /** Each pod's drive (claim template `data`, mounted at /data). */
   readonly storage: StorageOptions;
+  /** Requests and limits of each pod's `minio` container. */
   readonly resources: ResourceRequirements;
+  /** Root user (access key id) of MinIO, as `MINIO_ROOT_USER`; Milvus and the backup use the same. */
   readonly accessKeySecret: SecretKeyRef;
+  /** Root password (secret access key) of MinIO, as `MINIO_ROOT_PASSWORD`. */
   readonly secretKeySecret: SecretKeyRef;
 }
 
@@ -36,7 +41,9 @@ export const MINIO_METRICS_PATH = '/minio/v2/metrics/cluster';
 export class MilvusMinio extends StatefulWorkload {
   /** `<name>:9000`, the S3 API Milvus's `minio.address`/`minio.port` name. */
   public readonly endpoint: ServiceEndpoint;
+  /** The pods' StatefulSet `<name>`: parallel start, claims retained and never pruned by Argo CD. */
   public readonly statefulSet: k8s.KubeStatefulSet;
+  /** `<name>-headless`: each pod's DNS name `<name>-<i>.<name>-headless` in the distributed volumes argument. */
   public readonly headlessServiceName: string;
   /** The volumes argument of `minio server`. */
   public readonly volumesArgument: string;

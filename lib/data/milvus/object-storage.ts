@@ -11,8 +11,11 @@ import { ExternalObjectStorageOptions, MinioOptions, ObjectStorageOptions } from
 
 /** Object storage as Milvus sees it, whichever kind it is. */
 export interface ResolvedObjectStorage {
+  /** Address, port, bucket, SSL and region, as rendered into `user.yaml`'s `minio` section. */
   readonly settings: MilvusObjectStorageSettings;
+  /** Access key id, given to every Milvus pod as `MINIO_ACCESS_KEY_ID`. */
   readonly accessKeySecret: SecretKeyRef;
+  /** Secret access key, given to every Milvus pod as `MINIO_SECRET_ACCESS_KEY`. */
   readonly secretKeySecret: SecretKeyRef;
   /** The MinIO run here; undefined for an external bucket. */
   readonly minio?: MilvusMinio;

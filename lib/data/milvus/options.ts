@@ -103,9 +103,21 @@ export interface MilvusCommonProps {
 
 /** {@link MilvusCommonProps} checked, with defaults applied. */
 export interface ResolvedCommon {
+  /** A DNS label of at most 40 characters: the client Service, and the prefix of every other object. */
   readonly name: string;
+  /** A pinned Milvus 2.3 image (`milvusdb/milvus:v2.3.<patch>`). */
   readonly image: string;
-  readonly etcd: { readonly replicas: number; readonly storage: StorageOptions; readonly resources: ResourceRequirements; readonly image: string };
+  /** The etcd `<name>-etcd` is built from: the `etcd*` props with their defaults. */
+  readonly etcd: {
+    /** Members: 1, 3, 5 or 7. */
+    readonly replicas: number;
+    /** Each member's volume, at least 5Gi. */
+    readonly storage: StorageOptions;
+    /** Requests and limits of each member's container. */
+    readonly resources: ResourceRequirements;
+    /** A pinned etcd image, v3.5.11 or later. */
+    readonly image: string;
+  };
 }
 
 const MILVUS_2_3 = /^milvusdb\/milvus:v2\.3\.\d+$/;

@@ -48,7 +48,9 @@ export interface MySqlTuning {
 export interface ResolvedMySqlTuning {
   /** Mebibytes. */
   readonly innodbBufferPoolMiB: number;
+  /** `max_connections`: an integer from 10 to 100000. */
   readonly maxConnections: number;
+  /** `binlog_expire_logs_seconds`: an integer from 3600 (1 hour) to 4294967295. */
   readonly binlogExpireSeconds: number;
 }
 

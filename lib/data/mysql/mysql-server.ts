@@ -24,18 +24,27 @@ export interface MySqlAppUser {
 export interface MySqlServerSettings {
   /** Prefix of the objects' names (`mysql` -> `mysql-primary`, `mysql-replica`, `mysql-read`). */
   readonly baseName: string;
+  /** Official MySQL 8.0 image, 8.0.32 or later, pinned; also the image of the backup Jobs. */
   readonly image: string;
   /** The image tag, for the version label. */
   readonly version: string;
+  /** Requests and limits of each pod's `mysql` container (the exporter sidecar has its own). */
   readonly resources: ResourceRequirements;
+  /** Each pod's volume (claim template `data`, mounted at /var/lib/mysql); also the backup Jobs' scratch size. */
   readonly storage: StorageOptions;
+  /** Application database the primary creates where it is missing (`MYSQL_APP_DATABASE`). */
   readonly database: string;
+  /** Root's password (`MYSQL_ROOT_PASSWORD`): set on first initialisation, used by the scripts and the exporter. */
   readonly rootPasswordSecret: SecretKeyRef;
+  /** Account the replicas replicate as (`MYSQL_REPLICATION_USER`), created on the primary with REPLICATION SLAVE. */
   readonly replicationUser: string;
+  /** Password of {@link MySqlServerSettings.replicationUser} (`MYSQL_REPLICATION_PASSWORD`). */
   readonly replicationPasswordSecret: SecretKeyRef;
   /** @default - no application account */
   readonly appUser?: MySqlAppUser;
+  /** ConfigMap `<baseName>-config` whose `server.cnf` is mounted in /etc/mysql/conf.d. */
   readonly configMapName: string;
+  /** ConfigMap `<baseName>-scripts` (server.sh, replication.sh, probe.sh, client.sh), mounted at /opt/mysql-scripts. */
   readonly scriptsConfigMapName: string;
   /** SHA-256 of the configuration and scripts: a change rolls the pods. */
   readonly configChecksum: string;
@@ -45,11 +54,13 @@ export interface MySqlServerSettings {
 
 /** What differs between the primary and the replicas. */
 export interface MySqlServerRole {
+  /** `MYSQL_ROLE` of the scripts: a replica copies from `source`, replicates it and runs read-only. */
   readonly kind: 'primary' | 'replica';
   /** StatefulSet, ServiceAccount and NetworkPolicy name; the headless Service is `<name>-headless`. */
   readonly name: string;
   /** The ClusterIP Service clients use. */
   readonly serviceName: string;
+  /** Pods of the StatefulSet: 1 for the primary, the configured read replicas otherwise. */
   readonly replicas: number;
   /** `Parallel` where pods do not depend on each other. */
   readonly podManagementPolicy: 'OrderedReady' | 'Parallel';
@@ -69,7 +80,9 @@ export interface MySqlServerRole {
 export abstract class MySqlServer extends StatefulWorkload {
   /** The ClusterIP Service and the pods behind it. */
   public readonly endpoint: ServiceEndpoint;
+  /** StatefulSet `<name>` (`mysql` container and mysqld_exporter sidecar); claims retained and never pruned. */
   public readonly statefulSet: k8s.KubeStatefulSet;
+  /** ClusterIP Service clients use: `<baseName>-primary` (writes) or `<baseName>-read` (reads), port 3306. */
   public readonly service: k8s.KubeService;
   /** Gives each pod a stable DNS name (`<pod>.<name>-headless`), ready or not. */
   public readonly headlessService: k8s.KubeService;

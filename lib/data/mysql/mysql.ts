@@ -74,7 +74,7 @@ export interface MySqlProps {
   readonly alerts?: MySqlAlertOptions;
   /**
    * Backup schedules, where the environment backs up (its `backup` settings).
-   * @default - full daily at 01:00, binary logs hourly at :15, see BackupScheduleSettings
+   * @default - full daily at 01:00, binary logs every 30 minutes (:15 and :45), see BackupScheduleSettings
    */
   readonly backup?: StoreBackupSettings;
   /**
@@ -114,7 +114,9 @@ export class MySql extends Construct {
   public readonly writeEndpoint: ServiceEndpoint;
   /** The replicas, read-only (Service `<name>-read`). */
   public readonly readEndpoint: ServiceEndpoint;
+  /** StatefulSet `<name>-primary`: the single read-write server. */
   public readonly primary: MySqlPrimary;
+  /** StatefulSet `<name>-replica`: `replicas` read-only servers; the backup jobs read from its first pod. */
   public readonly readReplicas: MySqlReplicas;
   /** Both workloads, the primary first. */
   public readonly workloads: Workload[];

@@ -34,6 +34,7 @@ const SHIPPER_RESOURCES: ResourceRequirements = {
 export interface WalArchiving {
   /** The ConfigMap with the backup scripts (made by the store's StoreBackup). */
   readonly scriptsConfigMapName: string;
+  /** Image the `install-restic` init container copies restic from: the environment's backup repository's. */
   readonly resticImage: string;
   /** restic's environment and the archive repository. */
   readonly shipperEnv: readonly k8s.EnvVar[];

@@ -21,6 +21,7 @@ export const SCRIPTS_DIR = '/opt/postgres-scripts';
 
 /** What the primary's init container reconciles. */
 export interface PrimaryRole {
+  /** The primary: `primary-init.sh` initialises or reconciles the data directory, and the pod serves writes. */
   readonly kind: 'primary';
   /** Physical slots to keep, one per standby pod. */
   readonly replicationSlots: readonly string[];
@@ -35,6 +36,10 @@ export interface PrimaryRole {
 
 /** Where a standby streams from. */
 export interface StandbyRole {
+  /**
+   * A hot standby: `standby-init.sh` clones the primary with pg_basebackup where there is no cluster yet
+   * (or the primary no longer has the WAL it needs), and refuses to start one that was promoted.
+   */
   readonly kind: 'standby';
   /** The primary's client Service. */
   readonly primary: ServiceEndpoint;
@@ -46,20 +51,31 @@ export interface PostgresServerProps {
   readonly name: string;
   /** The Service clients use. */
   readonly serviceName: string;
+  /** Primary or standby: the init container, its environment and the readiness check (probe.sh). */
   readonly role: PrimaryRole | StandbyRole;
+  /** Official Debian-based PostgreSQL 14 image, pinned; also the image of the wal-shipper sidecar. */
   readonly image: string;
   /** The image tag, for the version label. */
   readonly version: string;
+  /** Pods: 1 for the primary, 1 to 3 standbys; more than 1 adds a PodDisruptionBudget (1 unavailable at most). */
   readonly replicas: number;
+  /** Requests and limits of the `postgres` and init containers; /dev/shm is a quarter of the memory limit. */
   readonly resources: ResourceRequirements;
+  /** Each pod's volume (claim template `data`, `data-<name>-<i>`). */
   readonly storage: StorageOptions;
+  /** Application database the primary's init creates where it is missing (`POSTGRES_DB`). */
   readonly database: string;
+  /** Superuser role of the application, also the role probe.sh and the exporter log in as. */
   readonly user: string;
+  /** Password of `user`, set by the primary's init on every start (`POSTGRES_PASSWORD`). */
   readonly passwordSecret: SecretKeyRef;
+  /** LOGIN REPLICATION role the standbys stream as (`REPLICATION_USER`). */
   readonly replicationUser: string;
   /** @default - no replication role can log in */
   readonly replicationPasswordSecret?: SecretKeyRef;
+  /** ConfigMap `<name>-config` (postgresql.conf, tuning.conf, pg_hba.conf, pg_ident.conf), mounted read-only. */
   readonly configMapName: string;
+  /** ConfigMap `<name>-scripts` (primary-init.sh, standby-init.sh, probe.sh), mounted at /opt/postgres-scripts. */
   readonly scriptsConfigMapName: string;
   /** SHA-256 of the configuration and scripts: a change rolls the pods. */
   readonly configChecksum: string;
@@ -78,9 +94,13 @@ export interface PostgresServerProps {
  * new standby), so the image's entrypoint, which needs a writable root, is not used.
  */
 export class PostgresServer extends StatefulWorkload {
+  /** The client Service on port 5432: `<name>` for the primary (writes), `<name>-read` for the standbys. */
   public readonly endpoint: ServiceEndpoint;
+  /** StatefulSet `<name>` (`postgres`, exporter and, with backups, wal-shipper containers); claims retained. */
   public readonly statefulSet: k8s.KubeStatefulSet;
+  /** The ClusterIP Service behind {@link PostgresServer.endpoint}. */
   public readonly service: k8s.KubeService;
+  /** `<name>-headless`: each pod's DNS name `<name>-<i>.<name>-headless`, ready or not. */
   public readonly headlessService: k8s.KubeService;
 
   constructor(scope: Construct, id: string, props: PostgresServerProps) {

@@ -19,6 +19,7 @@ import { StorageOptions, validateStorage } from '../storage';
 import { pgMemoryBytes, POSTGRES_PORT, PostgresTuning, renderHbaConf, renderIdentConf, renderPostgresqlConf, renderTuningConf, resolveTuning } from './postgres-config';
 import { podAddresses, POSTGRES_UID, PostgresServer, replicationSlotNames } from './postgres-server';
 
+/** A PostgreSQL 14 primary with optional streaming hot standbys; pure data, so it can live in typed configuration. */
 export interface PostgresProps {
   /**
    * Name of the primary's objects and of its client Service; the standby's are `<name>-standby`
@@ -116,7 +117,9 @@ export class Postgres extends Construct {
   public readonly endpoint: ServiceEndpoint;
   /** The standbys, read-only, when `standby` is on. */
   public readonly readEndpoint?: ServiceEndpoint;
+  /** StatefulSet `<name>`: the single read-write server. */
   public readonly primary: PostgresServer;
+  /** StatefulSet `<name>-standby` (`standbyReplicas` pods); undefined unless `standby` is true. */
   public readonly standby?: PostgresServer;
   /** Every workload, the primary first. */
   public readonly workloads: readonly Workload[];

@@ -8,7 +8,9 @@ import { Workload } from '../../workload';
 import { REDIS_CLUSTER_NODE_TIMEOUT_MS, REDIS_CONFIG_DIR, REDIS_PORT, REDIS_USER, RedisSettings } from './redis-settings';
 import { RedisServers } from './redis-servers';
 
+/** The bootstrap Job of one {@link RedisCluster}. */
 export interface RedisClusterBootstrapProps {
+  /** The cluster's checked settings: the Job uses its image and password (`REDISCLI_AUTH`). */
   readonly settings: RedisSettings;
   /** Name of the Job, its ServiceAccount and NetworkPolicy. */
   readonly name: string;
@@ -16,6 +18,7 @@ export interface RedisClusterBootstrapProps {
   readonly members: RedisServers;
   /** Pods of the members' StatefulSet. */
   readonly memberCount: number;
+  /** Replicas each master gets (`REDIS_CLUSTER_REPLICAS`, `redis-cli --cluster create --cluster-replicas`). */
   readonly replicasPerMaster: number;
   /** The ConfigMap holding cluster-bootstrap.sh (read when the Job runs). */
   readonly configMapName: string;
@@ -51,6 +54,10 @@ const BOOTSTRAP_RESOURCES: ResourceRequirements = {
  * (`kubectl delete job <name>`), since a Job's pod template cannot be changed.
  */
 export class RedisClusterBootstrap extends Workload {
+  /**
+   * The Job `<name>`, an Argo CD Sync hook (re-created on every sync): up to 6 retries within 30 minutes,
+   * removed an hour after it finishes.
+   */
   public readonly job: k8s.KubeJob;
 
   constructor(scope: Construct, id: string, props: RedisClusterBootstrapProps) {

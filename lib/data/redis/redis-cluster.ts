@@ -49,8 +49,11 @@ export class RedisCluster extends Construct {
   public readonly members: RedisServers;
   /** The Job that forms the cluster. */
   public readonly bootstrap: RedisClusterBootstrap;
+  /** ConfigMap `<name>-config`: redis.conf (cluster mode), the start and probe scripts and cluster-bootstrap.sh. */
   public readonly configMap: k8s.KubeConfigMap;
+  /** Masters the hash slots are split among: 3 or more. */
   public readonly masters: number;
+  /** Replicas of each master: 0 or more. */
   public readonly replicasPerMaster: number;
   /** Pods of the members' StatefulSet: `masters x (1 + replicasPerMaster)`. */
   public readonly memberCount: number;

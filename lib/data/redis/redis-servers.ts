@@ -14,12 +14,24 @@ import {
 /** The role every pod of one {@link RedisServers} StatefulSet plays. */
 export type RedisServerRole =
   /** Members of a Redis Cluster (`cluster-enabled yes` in the ConfigMap). */
-  | { readonly kind: 'cluster-member' }
+  | {
+    /** Pods start together, open the cluster bus (16379) to each other and announce their pod DNS names. */
+    readonly kind: 'cluster-member';
+  }
   /** A standalone primary. */
-  | { readonly kind: 'primary' }
+  | {
+    /** The single read-write server of a {@link Redis}, holding the data its replicas copy. */
+    readonly kind: 'primary';
+  }
   /** Replicas of the primary reached at `primary` (`replicaof`). */
-  | { readonly kind: 'replica'; readonly primary: ServiceEndpoint };
+  | {
+    /** Read-only copies (`REDIS_REPLICA_OF`), never promoted automatically. */
+    readonly kind: 'replica';
+    /** The primary's client Service, as `replicaof <host> <port>`; the NetworkPolicy opens it. */
+    readonly primary: ServiceEndpoint;
+  };
 
+/** One StatefulSet of Redis servers, as {@link Redis} and {@link RedisCluster} build it. */
 export interface RedisServersProps {
   /** Checked settings shared by all servers of the store. */
   readonly settings: RedisSettings;
@@ -29,6 +41,7 @@ export interface RedisServersProps {
   readonly serviceName: string;
   /** Pods of the StatefulSet. */
   readonly replicas: number;
+  /** What the pods are: cluster members, the primary, or its replicas. */
   readonly role: RedisServerRole;
   /** The ConfigMap with redis.conf and the scripts. */
   readonly configMapName: string;
@@ -46,8 +59,11 @@ export class RedisServers extends StatefulWorkload {
   public readonly endpoint: ServiceEndpoint;
   /** The governing headless Service: pods are `<name>-<i>.<headlessServiceName>`. */
   public readonly headlessServiceName: string;
+  /** StatefulSet `<name>` (`redis` container and redis_exporter sidecar); claims retained and never pruned. */
   public readonly statefulSet: k8s.KubeStatefulSet;
+  /** ClusterIP Service `serviceName` on the client port 6379 only. */
   public readonly service: k8s.KubeService;
+  /** Headless Service `<name>-headless` (6379, and 16379 for cluster members), publishing not-ready pods. */
   public readonly headlessService: k8s.KubeService;
 
   constructor(scope: Construct, id: string, props: RedisServersProps) {

@@ -92,6 +92,7 @@ export interface RedisServerOptions {
 /** The largest share of the container memory limit `maxmemory` may take (see {@link RedisServerOptions.maxmemory}). */
 export const MAXMEMORY_SHARE_OF_LIMIT = 0.6;
 
+/** Each Redis container when `resources` is not set: memory request equals limit, so the node never reclaims it. */
 export const DEFAULT_REDIS_RESOURCES: ResourceRequirements = {
   requests: { cpu: '250m', memory: '1Gi' },
   limits: { cpu: '1', memory: '1Gi' },
@@ -99,15 +100,26 @@ export const DEFAULT_REDIS_RESOURCES: ResourceRequirements = {
 
 /** {@link RedisServerOptions} checked, with defaults applied. */
 export interface RedisSettings {
+  /** A DNS label: the client Service, and the prefix of the store's other objects. */
   readonly name: string;
+  /** Pinned Redis image, used by the servers, the bootstrap Job and the backup Jobs. */
   readonly image: string;
   /** The image tag, for the version label. */
   readonly version: string;
+  /** Each server's volume (claim template `data`, mounted at /data); also the backup Jobs' scratch size. */
   readonly storage: StorageOptions;
+  /** Requests and limits of each `redis` container, and of the restore Jobs, which load the data set. */
   readonly resources: ResourceRequirements;
+  /** The password's Secret key: `requirepass`/`masterauth` at start, `REDISCLI_AUTH` for probes, exporter and jobs. */
   readonly passwordSecret: SecretKeyRef;
+  /** `maxmemory` in bytes: at most 60% of the memory limit, which it is by default. */
   readonly maxmemoryBytes: number;
+  /** `maxmemory-policy` of redis.conf. */
   readonly maxmemoryPolicy: RedisEvictionPolicy;
+  /**
+   * Bounds of each server's VerticalPodAutoscaler recommendation.
+   * @default - the container's requests to twice its limits
+   */
   readonly verticalScaling?: VerticalScalingSettings;
 }
 

@@ -29,9 +29,13 @@ export class Redis extends Construct {
   public readonly endpoint: ServiceEndpoint;
   /** The replicas (reads only), when there are any. */
   public readonly readEndpoint?: ServiceEndpoint;
+  /** StatefulSet `<name>` with one pod behind Service `<name>`: the data's home, backed up when backups are on. */
   public readonly primary: RedisServers;
+  /** StatefulSet `<name>-replica` behind Service `<name>-read`; undefined when `replicas` is 0. */
   public readonly replicaSet?: RedisServers;
+  /** ConfigMap `<name>-config`: redis.conf and the start and probe scripts, shared by primary and replicas. */
   public readonly configMap: k8s.KubeConfigMap;
+  /** Read replicas: an integer from 0 to 10. */
   public readonly replicas: number;
   /** The store's alerts (primary or replica down, replica missing), from redis_exporter beside each server. */
   public readonly alertRules: AlertRules;

@@ -25,7 +25,9 @@ export const ENVIRONMENT_SYNC_OPTIONS: readonly string[] = [
 
 /** One environment as Argo CD deploys it: which folder, where, and what it ships. */
 export interface GitOpsEnvironment extends ShippedObjects {
+  /** The solution's name, a DNS label of at most 40 characters: the AppProject and the names' prefix. */
   readonly solution: string;
+  /** The environment's name, a DNS label of at most 20 characters: the Application is `<solution>-<environment>`. */
   readonly environment: string;
   /** Its namespace (`namespaceOf(resolved)`). */
   readonly namespace: string;

@@ -27,6 +27,7 @@ return hs
 /** The `argocd-cmd-params-cm` key enabling Progressive Syncs (RollingSync) in the ApplicationSet controller. */
 export const PROGRESSIVE_SYNCS_KEY = 'applicationsetcontroller.enable.progressive.syncs';
 
+/** Props of {@link ArgoCdCustomizations}. */
 export interface ArgoCdCustomizationsProps {
   /** Argo CD's namespace. */
   readonly namespace: string;

@@ -14,9 +14,11 @@ import { SolutionProject } from './solution-project';
 /** The output folder of the Argo CD objects: `<outdir>/argocd/`. */
 export const ARGOCD_FOLDER = 'argocd';
 
+/** What {@link buildArgoCd} writes the Argo CD objects from. */
 export interface BuildArgoCdOptions {
   /** The synth's output folder (`dist`): written to `<outdir>/argocd/`. */
   readonly outdir: string;
+  /** The repository's GitOps settings; defaults are applied and every value checked ({@link resolveGitOps}). */
   readonly gitops: GitOpsSettings;
   /** Every environment of every solution, in configuration order, with what it ships (`shippedIn(<outdir>/<solution>/<environment>)`). */
   readonly environments: readonly GitOpsEnvironment[];

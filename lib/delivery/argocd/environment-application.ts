@@ -7,8 +7,11 @@ import {
 import { ResolvedGitOps } from './gitops-settings';
 import { SYNC_WAVE_ANNOTATION } from './sync-waves';
 
+/** Props of {@link EnvironmentApplication}. */
 export interface EnvironmentApplicationProps {
+  /** The resolved GitOps settings: repository, revision, path prefix, retries and history. */
   readonly gitops: ResolvedGitOps;
+  /** The environment deployed, with the kinds it ships and the workloads an HPA scales (not drift). */
   readonly environment: GitOpsEnvironment;
   /** Its wave in the root application: environments earlier in the configuration are synced (and healthy) first. @default 0 */
   readonly wave?: number;
@@ -27,6 +30,7 @@ export interface EnvironmentApplicationProps {
 export class EnvironmentApplication extends Construct {
   /** `<solution>-<environment>`. */
   public readonly name: string;
+  /** The Application `<solution>-<environment>` in Argo CD's namespace (its Chart's namespace). */
   public readonly application: Application;
 
   constructor(scope: Construct, id: string, props: EnvironmentApplicationProps) {

@@ -9,25 +9,39 @@ export const GITOPS_LOCATION = 'gitops';
 
 /** {@link GitOpsSettings} with every default applied and checked. */
 export interface ResolvedGitOps {
+  /** Git repository the Applications' `source.repoURL` names: https or SSH (plain http is refused). */
   readonly repoURL: string;
+  /** Branch, tag or commit the Applications follow (`source.targetRevision`). */
   readonly targetRevision: string;
+  /** Folder of the repository holding the manifests: sources are `<pathPrefix>/<solution>/<environment>`. */
   readonly pathPrefix: string;
+  /** Namespace of Argo CD, where the Applications, ApplicationSets and AppProjects are created. */
   readonly namespace: string;
+  /** Every Application's `syncPolicy.retry`; limit 1-100, waits in seconds, maxBackoffSeconds >= backoffSeconds. */
   readonly retry: Required<SyncRetrySettings>;
+  /** Past syncs kept in each Application's history (`revisionHistoryLimit`), 1-100. */
   readonly revisionHistoryLimit: number;
+  /** Solution name -> its production rollout; only solutions of the repository are accepted. */
   readonly solutions: Readonly<Record<string, ResolvedRegionalRollout>>;
 }
 
 /** {@link RegionalRolloutSettings} with every default applied and checked. */
 export interface ResolvedRegionalRollout {
+  /** Label key naming a cluster's region, on the cluster Secrets and the generated Applications. */
   readonly regionLabel: string;
+  /** Label key whose value (the production environment) selects the solution's clusters; not the region label. */
   readonly clusterLabel: string;
+  /** The regions in rollout order, at least one; no region or cluster twice. */
   readonly regions: readonly ResolvedRegion[];
 }
 
+/** {@link RegionSettings} checked: one RollingSync step of a production rollout. */
 export interface ResolvedRegion {
+  /** The region label's value on its clusters: a label value, unique among the regions. */
   readonly name: string;
+  /** Clusters synced at once: an integer >= 0 (0 holds the rollout for a manual sync) or a percentage `0%`-`100%`. */
   readonly maxUpdate: number | string;
+  /** The region's cluster names as registered in Argo CD: DNS labels of at most 40 characters, at least one. */
   readonly clusters: readonly string[];
 }
 

@@ -9,10 +9,13 @@ import {
 import { ResolvedGitOps, ResolvedRegionalRollout } from './gitops-settings';
 import { SYNC_WAVE_ANNOTATION } from './sync-waves';
 
+/** Props of {@link RegionalRollout}. */
 export interface RegionalRolloutProps {
+  /** The resolved GitOps settings: repository, revision, path prefix, retries and history. */
   readonly gitops: ResolvedGitOps;
   /** The production environment. */
   readonly environment: GitOpsEnvironment;
+  /** The solution's regions in rollout order, their clusters, and the region and cluster labels. */
   readonly rollout: ResolvedRegionalRollout;
   /** Its wave in the root application. @default 0 */
   readonly wave?: number;
@@ -20,13 +23,27 @@ export interface RegionalRolloutProps {
 
 /** One step of a RollingSync: the Applications whose labels match every expression. */
 export interface RollingSyncStep {
-  readonly matchExpressions: readonly { readonly key: string; readonly operator: string; readonly values: readonly string[] }[];
+  /** Label requirements on the Applications, all of which must hold (here: the region label `In` one region). */
+  readonly matchExpressions: readonly {
+    /** The label key (the region label). */
+    readonly key: string;
+    /** `In` or `NotIn`: what RollingSync evaluates; any other is refused. */
+    readonly operator: string;
+    /** The label values the operator tests against. */
+    readonly values: readonly string[];
+  }[];
+  /**
+   * Applications of the step synced at once: a count (0 holds the step for a manual sync) or a percentage.
+   * @default - every Application of the step at once (RollingSync's default)
+   */
   readonly maxUpdate?: number | string;
 }
 
 /** An Application an ApplicationSet generates: its name and labels. */
 export interface GeneratedApplication {
+  /** `<solution>-<environment>-<cluster>`. */
   readonly name: string;
+  /** Its labels as the template renders them for its cluster: the GitOps labels and the region label. */
   readonly labels: Readonly<Record<string, string>>;
 }
 
@@ -113,9 +130,11 @@ export function renderTemplateLabels(labels: Readonly<Record<string, string>>, c
 export class RegionalRollout extends Construct {
   /** `<solution>-<environment>`. */
   public readonly name: string;
+  /** The ApplicationSet `<solution>-<environment>` in Argo CD's namespace: clusters generator, RollingSync strategy. */
   public readonly applicationSet: ApplicationSet;
   /** The Applications it generates from the configured clusters (with the labels RollingSync matches). */
   public readonly applications: readonly GeneratedApplication[];
+  /** The RollingSync steps, one per region in rollout order, with the region's `maxUpdate`. */
   public readonly steps: readonly RollingSyncStep[];
 
   constructor(scope: Construct, id: string, props: RegionalRolloutProps) {

@@ -10,8 +10,11 @@ export function applicationsFolder(solution: string): string {
   return `argocd/${solution}`;
 }
 
+/** Props of {@link RootApplication}. */
 export interface RootApplicationProps {
+  /** The resolved GitOps settings: repository, revision, path prefix, Argo CD's namespace, retries and history. */
   readonly gitops: ResolvedGitOps;
+  /** The solution's name, a DNS label of at most 40 characters. */
   readonly solution: string;
 }
 
@@ -29,8 +32,11 @@ export interface RootApplicationProps {
  * the previous environment is Healthy (argo-cd #4577).
  */
 export class RootApplication extends Construct {
+  /** `<solution>-root`: the name of both the Application and its AppProject. */
   public readonly name: string;
+  /** AppProject `<solution>-root`: may deploy only Applications and ApplicationSets, into Argo CD's namespace. */
   public readonly project: AppProject;
+  /** Application `<solution>-root`, syncing `<prefix>/argocd/<solution>/` automatically (prune, self-heal). */
   public readonly application: Application;
 
   constructor(scope: Construct, id: string, props: RootApplicationProps) {

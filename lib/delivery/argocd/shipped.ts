@@ -7,11 +7,13 @@ import { groupOf } from '../../policy/manifest';
 export interface ShippedKind {
   /** API group: `''` for the core group, `apps`, `argoproj.io`. */
   readonly group: string;
+  /** The kind, as in the manifests' `kind` (`Deployment`). */
   readonly kind: string;
 }
 
 /** One object by kind and name. */
 export interface NamedKind extends ShippedKind {
+  /** The object's `metadata.name`. */
   readonly name: string;
 }
 
@@ -30,9 +32,20 @@ export interface ShippedObjects {
 
 /** The fields of a manifest read here. */
 export interface ShippedManifest {
+  /** `<group>/<version>`, or `<version>` for the core group: the group is what the AppProject lists. */
   readonly apiVersion: string;
+  /** The object's kind. */
   readonly kind: string;
-  readonly metadata?: { readonly name?: string; readonly namespace?: string; readonly annotations?: Readonly<Record<string, string>> };
+  /** Its metadata; {@link shippedOf} reads only `name` (of the cluster-scoped objects). */
+  readonly metadata?: {
+    /** The object's name. */
+    readonly name?: string;
+    /** The object's namespace; absent for cluster-scoped objects. */
+    readonly namespace?: string;
+    /** The object's annotations. */
+    readonly annotations?: Readonly<Record<string, string>>;
+  };
+  /** Its spec; {@link shippedOf} reads only a HorizontalPodAutoscaler's (`scaleTargetRef`). */
   readonly spec?: unknown;
 }
 
@@ -53,6 +66,7 @@ export const CLUSTER_SCOPED_KINDS: ReadonlySet<string> = new Set([
   'storage.k8s.io/VolumeAttachment',
 ]);
 
+/** Whether `kind` is cluster-scoped ({@link CLUSTER_SCOPED_KINDS}): it goes in `clusterResourceWhitelist`. */
 export function isClusterScoped(kind: ShippedKind): boolean {
   return CLUSTER_SCOPED_KINDS.has(`${kind.group}/${kind.kind}`);
 }

@@ -7,8 +7,11 @@ import { checkEnvironment, GitOpsEnvironment, gitOpsLabels, IN_CLUSTER_SERVER } 
 import { missingRolloutProblem, ResolvedGitOps, ResolvedRegionalRollout } from './gitops-settings';
 import { isClusterScoped } from './shipped';
 
+/** Props of {@link SolutionProject}. */
 export interface SolutionProjectProps {
+  /** The resolved GitOps settings: the repository is the project's only source. */
   readonly gitops: ResolvedGitOps;
+  /** The solution's name (a DNS label of at most 40 characters), the AppProject's; every environment's must match. */
   readonly solution: string;
   /** Every environment of the solution, with what it ships. */
   readonly environments: readonly GitOpsEnvironment[];
@@ -26,10 +29,18 @@ export interface SolutionProjectProps {
  * neither create another namespace nor a ClusterRole.
  */
 export class SolutionProject extends Construct {
+  /** The AppProject's name: the solution's name. */
   public readonly name: string;
+  /** The AppProject `<solution>` in Argo CD's namespace. */
   public readonly project: AppProject;
+  /**
+   * Its destinations: each non-production namespace in Argo CD's cluster, each production namespace
+   * on every region cluster by name.
+   */
   public readonly destinations: readonly AppProjectSpecDestinations[];
+  /** Its `namespaceResourceWhitelist`: every namespaced kind the environments ship, sorted. */
   public readonly namespacedKinds: readonly AppProjectSpecNamespaceResourceWhitelist[];
+  /** Its `clusterResourceWhitelist`: the cluster-scoped objects the environments ship, by name (their Namespaces). */
   public readonly clusterResources: readonly AppProjectSpecClusterResourceWhitelist[];
 
   constructor(scope: Construct, id: string, props: SolutionProjectProps) {

@@ -21,8 +21,11 @@ import { DingTalkWebhook } from './dingtalk-webhook';
 
 /** How long Alertmanager waits before the first notification of a group, between updates, and before repeating one. */
 export interface RouteTiming {
+  /** Prometheus duration (`30s`) Alertmanager waits to gather a new group's alerts before its first notification. */
   readonly groupWait: string;
+  /** Prometheus duration (`5m`) between notifications of a group whose alerts changed. */
   readonly groupInterval: string;
+  /** Prometheus duration (`1h`) after which a still-firing, unchanged group is notified again. */
   readonly repeatInterval: string;
 }
 
@@ -41,6 +44,10 @@ export const SEVERITY_ROUTE_TIMING: Readonly<Record<Severity, RouteTiming>> = {
 export const INHIBITED_BY_P0: readonly Severity[] = [Severity.P2, Severity.P3];
 /** Labels a P0 and the alerts it silences must share. */
 export const INHIBITION_EQUAL_LABELS: readonly string[] = ['namespace', 'job', 'service'];
+/**
+ * Labels the route groups alerts by when `groupBy` is not configured: one notification per alert
+ * name and job of the namespace.
+ */
 export const DEFAULT_GROUP_BY: readonly string[] = ['alertname', 'namespace', 'job'];
 
 export interface AlertRoutingProps extends AlertRoutingSettings {
@@ -60,7 +67,9 @@ export interface AlertRoutingProps extends AlertRoutingSettings {
  * goes through a {@link DingTalkWebhook} adapter in the same namespace.
  */
 export class AlertRouting extends Construct {
+  /** `metadata.name` of the AlertmanagerConfig: `props.name`, or `alert-routing`; a DNS subdomain. */
   public readonly name: string;
+  /** The synthesized `AlertmanagerConfig` object (route, one receiver per level, the P0 inhibition). */
   public readonly resource: AlertmanagerConfig;
   /** The adapter, where a level has a DingTalk robot. */
   public readonly dingtalk?: DingTalkWebhook;

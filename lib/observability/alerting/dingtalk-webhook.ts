@@ -33,9 +33,18 @@ export interface DingTalkTarget {
   readonly mentionAll?: boolean;
 }
 
+/** Props of {@link DingTalkWebhook}. */
 export interface DingTalkWebhookProps {
-  /** @default 'dingtalk-webhook' */
+  /**
+   * Name of the Deployment, Service and ConfigMap: a Service name (starts with a letter; lower-case
+   * letters, digits, `-`), at most 52 characters.
+   * @default 'dingtalk-webhook'
+   */
   readonly name?: string;
+  /**
+   * The robots the adapter posts to, one per target name (unique; a letter, then letters, digits,
+   * `-` and `_`). At least one.
+   */
   readonly targets: readonly DingTalkTarget[];
   /** @default DEFAULT_DINGTALK_IMAGE */
   readonly image?: string;
@@ -61,9 +70,16 @@ const TARGET_NAME = /^[a-zA-Z][a-zA-Z0-9\-_]*$/;
  * HTTPS (the DingTalk API, oapi.dingtalk.com, has no fixed addresses a CIDR could name).
  */
 export class DingTalkWebhook extends Workload {
+  /** The ClusterIP Service on port 8060 ({@link DINGTALK_PORT}) that Alertmanager posts to. */
   public readonly endpoint: ServiceEndpoint;
+  /** The adapter's Deployment: an init container renders the config, then the adapter runs as `nobody`. */
   public readonly deployment: k8s.KubeDeployment;
+  /** The ClusterIP Service in front of the adapter's pods, port `http` (8060). */
   public readonly service: k8s.KubeService;
+  /**
+   * The ConfigMap holding the config template (`config.yml.in`, `${VAR}` placeholders, no secrets)
+   * and the script that renders it; a change to it rolls the pods.
+   */
   public readonly configMap: k8s.KubeConfigMap;
   /** Pods. */
   public readonly replicas: number;

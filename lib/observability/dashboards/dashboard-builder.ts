@@ -20,11 +20,15 @@ export const DATASOURCE_VARIABLE = 'datasource';
 
 /** A query and its series' legend (`{{job}}`). */
 export interface QuerySpec {
+  /** PromQL expression, run as a range query against the dashboard's `${datasource}`. */
   readonly expr: string;
+  /** Grafana legend format of each series the query returns: `{{label}}` is replaced by the label's value. */
   readonly legend: string;
 }
 
+/** One panel of a {@link RowSpec}: a time series graph or a stat, over 1 to 26 queries, 8 grid rows high. */
 export interface PanelSpec {
+  /** Panel title, shown at its top. */
   readonly title: string;
   /** What it shows and how to read it: the panel's (i) tooltip. */
   readonly description: string;
@@ -32,6 +36,7 @@ export interface PanelSpec {
   readonly kind?: 'timeseries' | 'stat';
   /** Grafana unit id (`percentunit`, `s`, `bytes`, `reqps`, `cps`, `short`). */
   readonly unit: string;
+  /** The queries the panel draws, `refId` A, B, ... in order: 1 to 26 (more or none throws at synth). */
   readonly queries: readonly QuerySpec[];
   /** Columns of the 24-column grid. @default 8 */
   readonly width?: number;
@@ -47,19 +52,27 @@ export interface PanelSpec {
   readonly upDown?: boolean;
 }
 
+/** A row of a dashboard: a row header, then its panels left to right, wrapping at 24 columns. */
 export interface RowSpec {
+  /** Text of the row header. */
   readonly title: string;
+  /** The row's panels, in reading order. */
   readonly panels: readonly PanelSpec[];
 }
 
+/** What {@link buildDashboard} turns into a Grafana dashboard JSON model. */
 export interface DashboardSpec {
   /** Stable across synths and unique in the Grafana instance (it holds every environment's dashboards). */
   readonly uid: string;
+  /** Dashboard title, as Grafana lists and searches it. */
   readonly title: string;
+  /** What the dashboard shows: the dashboard's description in Grafana. */
   readonly description: string;
+  /** Grafana tags (solution, environment, namespace) the dashboard is searched and linked by. */
   readonly tags: readonly string[];
   /** A menu of the dashboards carrying this tag (the environment's others). @default - no links */
   readonly linkTag?: string;
+  /** The rows, top to bottom. */
   readonly rows: readonly RowSpec[];
 }
 

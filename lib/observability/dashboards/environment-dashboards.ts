@@ -7,6 +7,7 @@ import { GRAFANA_DEFAULTS, GrafanaDashboard } from './grafana-dashboard';
 import { overviewRows } from './overview-dashboard';
 import { STORE_KINDS, storeJobs } from './store-dashboards';
 
+/** Props of {@link EnvironmentDashboards}. */
 export interface EnvironmentDashboardsProps {
   /** The environment's alerts: its namespace, thresholds, HTTP services and business metrics. */
   readonly alerts: EnvironmentAlerts;
@@ -30,7 +31,9 @@ export interface EnvironmentDashboardsProps {
  * Grafana's uids are global. Build the stores first: they are found in the construct tree.
  */
 export class EnvironmentDashboards extends Construct {
+  /** The environment's namespace (from `alerts`): prefix of every dashboard's ConfigMap name and uid. */
   public readonly namespace: string;
+  /** The overview first, then one per store kind found in the construct tree, in {@link STORE_KINDS} order. */
   public readonly dashboards: readonly GrafanaDashboard[];
 
   constructor(scope: Construct, id: string, props: EnvironmentDashboardsProps) {

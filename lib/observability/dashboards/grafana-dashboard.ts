@@ -13,7 +13,12 @@ import { Dashboard } from './grafana-model';
  * `searchNamespace: ALL`), and its Prometheus data source has uid `prometheus`, name `Prometheus`
  * (`grafana.sidecar.datasources.uid`, `name`). A cluster configured otherwise needs these changed.
  */
-export const GRAFANA_DEFAULTS: { readonly sidecarLabel: Readonly<Record<string, string>>; readonly datasource: GrafanaDatasource } = {
+export const GRAFANA_DEFAULTS: {
+  /** Label the Grafana sidecar loads dashboard ConfigMaps by: `grafana_dashboard: "1"`. */
+  readonly sidecarLabel: Readonly<Record<string, string>>;
+  /** kube-prometheus-stack's Prometheus data source: uid `prometheus`, name `Prometheus`. */
+  readonly datasource: GrafanaDatasource;
+} = {
   sidecarLabel: { grafana_dashboard: '1' },
   datasource: { uid: 'prometheus', name: 'Prometheus' },
 };
@@ -26,9 +31,11 @@ export const GRAFANA_DEFAULTS: { readonly sidecarLabel: Readonly<Record<string, 
 export const MAX_DASHBOARD_CONFIGMAP_BYTES = 256 * 1024;
 const LAST_APPLIED_ANNOTATION = 'kubectl.kubernetes.io/last-applied-configuration';
 
+/** Props of {@link GrafanaDashboard}. */
 export interface GrafanaDashboardProps {
   /** Name of the ConfigMap; the dashboard is its one key `<name>.json`. */
   readonly name: string;
+  /** The dashboard JSON model (e.g. from {@link buildDashboard}), written pretty-printed under `<name>.json`. */
   readonly dashboard: Dashboard;
   /**
    * Labels the Grafana sidecar selects dashboard ConfigMaps by.
@@ -43,12 +50,15 @@ export interface GrafanaDashboardProps {
  * `kubectl apply` ({@link MAX_DASHBOARD_CONFIGMAP_BYTES}).
  */
 export class GrafanaDashboard extends Construct {
+  /** Name of the ConfigMap: `props.name`, a DNS subdomain. */
   public readonly name: string;
+  /** The dashboard JSON model as given. */
   public readonly dashboard: Dashboard;
   /** The data key: `<name>.json`. */
   public readonly key: string;
   /** The `last-applied-configuration` annotation kubectl would write, in bytes (key and value). */
   public readonly appliedSizeBytes: number;
+  /** The synthesized ConfigMap, labelled for the Grafana sidecar. */
   public readonly resource: k8s.KubeConfigMap;
 
   constructor(scope: Construct, id: string, props: GrafanaDashboardProps) {

@@ -27,7 +27,11 @@ export type PrometheusQuery = Json<Omit<prometheus.Dataquery, '_implementsDataqu
 
 /** Field defaults of a panel, with the panel type's own `custom` options. */
 export type FieldConfigSource<Custom> = Json<Omit<dashboard.FieldConfigSource, 'defaults'>> & {
-  defaults: Json<Omit<dashboard.FieldConfig, 'custom'>> & { custom?: Custom };
+  /** What every field (series) of the panel gets unless an override says otherwise: unit, min, max, thresholds. */
+  defaults: Json<Omit<dashboard.FieldConfig, 'custom'>> & {
+    /** The panel type's own field options (a time series' line style); absent for stat panels. */
+    custom?: Custom;
+  };
 };
 
 /** The fields every panel has: Grafana's panel without the parts each panel type narrows, with its id and Prometheus queries. */
@@ -38,28 +42,48 @@ export type PanelBase = Json<Omit<dashboard.Panel, 'targets' | 'options' | 'fiel
   targets: PrometheusQuery[];
 };
 
+/** A time series graph panel. */
 export type TimeseriesPanel = PanelBase & {
+  /** Grafana's panel plugin id. */
   type: 'timeseries';
+  /** Panel options: legend and tooltip. */
   options: Json<timeseries.Options>;
+  /** Field defaults (with line style as `custom`) and per-series overrides. */
   fieldConfig: FieldConfigSource<Json<timeseries.FieldConfig>>;
 };
 
+/** A single-value stat panel. */
 export type StatPanel = PanelBase & {
+  /** Grafana's panel plugin id. */
   type: 'stat';
+  /** Panel options: how the value is reduced (last non-null), colored and laid out. */
   options: Json<stat.Options>;
+  /** Field defaults and overrides; a stat panel has no `custom` field options. */
   fieldConfig: FieldConfigSource<never>;
 };
 
+/** A panel that draws queries: a time series or a stat. */
 export type Panel = TimeseriesPanel | StatPanel;
 
 /** A row header: the panels after it, up to the next row, belong to it (an expanded row holds none itself). */
-export type RowPanel = Json<Omit<dashboard.RowPanel, 'panels'>> & { panels: [] };
-
-export type VariableModel = Json<dashboard.VariableModel>;
-
-export type Dashboard = Json<Omit<dashboard.Dashboard, 'panels' | 'templating'>> & {
-  panels: (Panel | RowPanel)[];
-  templating: { list: VariableModel[] };
+export type RowPanel = Json<Omit<dashboard.RowPanel, 'panels'>> & {
+  /** Always empty: the row is expanded, its panels follow it in the dashboard's `panels`. */
+  panels: [];
 };
 
+/** A dashboard variable (templating), such as the `datasource` picker. */
+export type VariableModel = Json<dashboard.VariableModel>;
+
+/** A Grafana dashboard JSON model, as the Grafana sidecar loads it from a ConfigMap. */
+export type Dashboard = Json<Omit<dashboard.Dashboard, 'panels' | 'templating'>> & {
+  /** Row headers and panels in grid order; each row's panels follow its header. */
+  panels: (Panel | RowPanel)[];
+  /** The dashboard's variables. */
+  templating: {
+    /** The variables, in the order Grafana shows them: here the `datasource` picker. */
+    list: VariableModel[];
+  };
+};
+
+/** A threshold step: from `value` up (from minus infinity when `null`), values are drawn in `color`. */
 export type Threshold = Json<dashboard.Threshold>;

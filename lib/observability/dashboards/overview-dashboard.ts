@@ -22,7 +22,9 @@ const CONTAINER = 'namespace, pod, container';
 /** cAdvisor also reports pod-level cgroups (`container=""`) and the pause container. */
 const REAL_CONTAINERS = ['container!=""', 'container!="POD"'];
 
+/** What {@link overviewRows} draws an environment's overview from. */
 export interface OverviewOptions {
+  /** The environment's namespace: every query is limited to it. */
   readonly namespace: string;
   /** The alert thresholds in force, drawn on the panels that have an alert. */
   readonly thresholds: ResolvedAlertThresholds;

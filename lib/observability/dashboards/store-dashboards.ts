@@ -16,6 +16,7 @@ import {
 
 /** What a store dashboard reads: its namespace and the `job` of each of its components' workloads. */
 export interface StoreDashboardContext {
+  /** The environment's namespace: every query is limited to it. */
   readonly namespace: string;
   /** Component -> jobs of its workloads present in the environment. */
   readonly jobs: Readonly<Record<string, readonly string[]>>;
@@ -25,9 +26,11 @@ export interface StoreDashboardContext {
 export interface StoreKind {
   /** Dashboard name suffix and uid part: `mysql`. */
   readonly id: string;
+  /** Name of the store as the dashboard title and description say it: `MySQL`, `Milvus`. */
   readonly title: string;
   /** Component -> test of a workload; the first component present makes the store present. */
   readonly components: Readonly<Record<string, (w: Workload) => boolean>>;
+  /** The dashboard's rows, with queries limited to the context's namespace and the jobs of the components present. */
   rows(c: StoreDashboardContext): RowSpec[];
 }
 

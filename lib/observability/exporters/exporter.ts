@@ -19,6 +19,7 @@ export const DEFAULT_EXPORTER_RESOURCES: ResourceRequirements = {
 
 /** An exporter container with the port it serves metrics on. */
 export interface MetricsSidecar {
+  /** The sidecar container to add to the store's pod spec (probes on `/`, restricted security context). */
   readonly container: k8s.Container;
   /** Container port named {@link METRICS_PORT_NAME}. */
   readonly port: number;
@@ -26,6 +27,7 @@ export interface MetricsSidecar {
   readonly path: string;
 }
 
+/** What {@link exporterContainer} builds an exporter sidecar from. */
 export interface ExporterContainerProps {
   /** Container name. */
   readonly name: string;

@@ -1,7 +1,9 @@
 import { ResourceRequirements } from '../../resources';
 import { exporterContainer, MetricsSidecar } from './exporter';
 
+/** danielqsj/kafka-exporter, pinned: the version {@link KAFKA_EXPORTER_METRICS} names metrics for. */
 export const KAFKA_EXPORTER_IMAGE = 'danielqsj/kafka-exporter:v1.8.0';
+/** Port kafka_exporter serves `/metrics` on (its default), as the sidecar's `metrics` container port. */
 export const KAFKA_EXPORTER_PORT = 9308;
 
 /** Topic and consumer-group metadata of a busy cluster takes more memory than a database exporter. */
@@ -10,6 +12,7 @@ const KAFKA_EXPORTER_RESOURCES: ResourceRequirements = {
   limits: { cpu: '200m', memory: '256Mi' },
 };
 
+/** What {@link kafkaExporter} needs to reach the broker beside it. */
 export interface KafkaExporterOptions {
   /** The broker port in the same pod. */
   readonly brokerPort: number;

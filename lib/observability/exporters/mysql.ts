@@ -6,8 +6,10 @@ import { exporterContainer, MetricsSidecar } from './exporter';
  * (0.15 removed `DATA_SOURCE_NAME`, which would also put the password in a URL).
  */
 export const MYSQLD_EXPORTER_IMAGE = 'prom/mysqld-exporter:v0.15.1';
+/** Port mysqld_exporter serves `/metrics` on (its default), as the sidecar's `metrics` container port. */
 export const MYSQLD_EXPORTER_PORT = 9104;
 
+/** How {@link mysqlExporter} logs in to the MySQL server beside it. */
 export interface MySqlExporterOptions {
   /** Account the exporter logs in as. */
   readonly user: string;

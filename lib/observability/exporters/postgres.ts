@@ -3,8 +3,10 @@ import { exporterContainer, MetricsSidecar } from './exporter';
 
 /** The PostgreSQL exporter of the prometheus-community, configured by DATA_SOURCE_URI/USER/PASS. */
 export const POSTGRES_EXPORTER_IMAGE = 'quay.io/prometheuscommunity/postgres-exporter:v0.15.0';
+/** Port postgres_exporter serves `/metrics` on (its default), as the sidecar's `metrics` container port. */
 export const POSTGRES_EXPORTER_PORT = 9187;
 
+/** How {@link postgresExporter} logs in to the PostgreSQL server beside it. */
 export interface PostgresExporterOptions {
   /** Role the exporter logs in as. */
   readonly user: string;

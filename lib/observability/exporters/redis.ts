@@ -1,9 +1,12 @@
 import { envFromSecret, SecretKeyRef } from '../../secret-ref';
 import { exporterContainer, MetricsSidecar } from './exporter';
 
+/** oliver006/redis_exporter, pinned: the version {@link REDIS_EXPORTER_METRICS} names metrics for. */
 export const REDIS_EXPORTER_IMAGE = 'oliver006/redis_exporter:v1.62.0';
+/** Port redis_exporter serves `/metrics` on (its default), as the sidecar's `metrics` container port. */
 export const REDIS_EXPORTER_PORT = 9121;
 
+/** How {@link redisExporter} reaches the Redis server beside it. */
 export interface RedisExporterOptions {
   /** The Secret key holding the server's password (`requirepass`). */
   readonly passwordSecret: SecretKeyRef;

@@ -20,6 +20,7 @@ export interface HttpServiceMonitoring {
   readonly defaultLatencyP95Seconds: number;
 }
 
+/** Props of {@link EnvironmentAlerts}. */
 export interface EnvironmentAlertsProps {
   /** @default - `<namespace>-alerts` */
   readonly name?: string;
@@ -44,13 +45,22 @@ export interface EnvironmentAlertsProps {
  * to the environment's namespace; thresholds come from `monitoring.thresholds`.
  */
 export class EnvironmentAlerts extends Construct {
+  /** The environment's namespace: every alert's selectors are limited to it. */
   public readonly namespace: string;
+  /** The shared thresholds in force: `thresholds` (props or `monitoring.thresholds`) over the defaults. */
   public readonly thresholds: ResolvedAlertThresholds;
   /** p95 threshold in seconds per service job. */
   public readonly latencyP95Seconds: Readonly<Record<string, number>>;
+  /** The solution's business thresholds in force, by name: configured over its defaults; empty without `business`. */
   public readonly businessThresholds: Readonly<Record<string, number>>;
+  /** The solution's business metrics and alerts, as given; undefined when it has none. */
   public readonly business?: BusinessMonitoring;
+  /**
+   * The rule groups: Kubernetes (saturation, availability, scrape targets), app HTTP, then
+   * `<solution>-business` when the solution has business alerts.
+   */
   public readonly groups: readonly RuleGroup[];
+  /** The PrometheusRule holding {@link EnvironmentAlerts.groups}, named `<namespace>-alerts` unless `name` is set. */
   public readonly rules: AlertRules;
 
   constructor(scope: Construct, id: string, props: EnvironmentAlertsProps) {

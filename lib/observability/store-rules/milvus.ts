@@ -3,15 +3,23 @@ import { DocumentedAlertRule } from '../rules/promql';
 import { Severity } from '../severity';
 import { StoreSeries } from './store-selector';
 
+/** What {@link milvusRuleGroups} builds the Milvus alerts from. */
 export interface MilvusRuleOptions {
+  /** Builds the selectors, limited to the store's namespace (`StoreSeries.of(store)`). */
   readonly series: StoreSeries;
   /** `job` of the pods clients connect to: the proxies (cluster) or the standalone. */
   readonly accessJob: string;
+  /** `job` of Milvus's etcd members (the etcd workload's name), read for `etcd_server_has_leader`. */
   readonly etcdJob: string;
   /** `job` of the MinIO run here; none with an external bucket. */
   readonly minioJob?: string;
   /** Kafka of a cluster: its job and how many brokers it runs. */
-  readonly kafka?: { readonly job: string; readonly brokers: number };
+  readonly kafka?: {
+    /** `job` of the brokers' kafka-exporter sidecars (the Kafka workload's name). */
+    readonly job: string;
+    /** Brokers the cluster runs: fewer in its metadata alerts (P1 with one broker, else P2). */
+    readonly brokers: number;
+  };
 }
 
 /** Metrics the Milvus alerts read, from Milvus, etcd, MinIO and kafka_exporter themselves. */

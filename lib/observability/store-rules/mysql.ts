@@ -12,14 +12,18 @@ export interface MySqlAlertOptions {
   readonly replicationLagSeconds?: number;
 }
 
+/** Seconds behind the primary at which a replica alerts (MysqlReplicationLagging) unless configured. */
 export const DEFAULT_MYSQL_REPLICATION_LAG_SECONDS = 300;
 
+/** What {@link mysqlRuleGroups} builds the MySQL alerts from. */
 export interface MySqlRuleOptions {
+  /** Builds the selectors, limited to the store's namespace (`StoreSeries.of(store)`). */
   readonly series: StoreSeries;
   /** `job` of the primary's exporter (the primary's workload name). */
   readonly primaryJob: string;
   /** `job` of the replicas' exporters. */
   readonly replicaJob: string;
+  /** Seconds a replica may be behind the primary (`Seconds_Behind_Master`) before MysqlReplicationLagging fires. */
   readonly replicationLagSeconds: number;
 }
 

@@ -13,14 +13,23 @@ export interface PostgresAlertOptions {
   readonly replicationLagBytes?: number;
 }
 
+/** Bytes of WAL left to replay at which a standby alerts (PostgresReplicationLagging) unless configured: 256 MiB. */
 export const DEFAULT_POSTGRES_REPLICATION_LAG_BYTES = 256 * 1024 * 1024;
 
+/** What {@link postgresRuleGroups} builds the PostgreSQL alerts from. */
 export interface PostgresRuleOptions {
+  /** Builds the selectors, limited to the store's namespace (`StoreSeries.of(store)`). */
   readonly series: StoreSeries;
   /** `job` of the primary's exporter (the primary's workload name). */
   readonly primaryJob: string;
   /** `job` of the standbys' exporters, and how many standbys must stream; none without standbys. */
-  readonly standby?: { readonly job: string; readonly replicas: number };
+  readonly standby?: {
+    /** `job` of the standbys' exporters (the standbys' workload name). */
+    readonly job: string;
+    /** Standbys the store runs: fewer streaming on the primary fires PostgresStandbyNotStreaming. */
+    readonly replicas: number;
+  };
+  /** Bytes of WAL a standby may have left to replay (seen on the primary) before PostgresReplicationLagging fires. */
   readonly replicationLagBytes: number;
 }
 

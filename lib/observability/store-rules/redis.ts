@@ -9,12 +9,31 @@ export const REDIS_CLUSTER_SLOTS = 16384;
 /** The Redis topologies the alerts know. */
 export type RedisTopology =
   /** Cluster members in one job; each master should have `replicasPerMaster` replicas. */
-  | { readonly kind: 'cluster'; readonly job: string; readonly replicasPerMaster: number }
+  | {
+    /** A Redis Cluster. */
+    readonly kind: 'cluster';
+    /** `job` of every cluster member's exporter (the members' workload name). */
+    readonly job: string;
+    /** Replicas each master should have connected; 0 leaves out RedisMasterWithoutReplica. */
+    readonly replicasPerMaster: number;
+  }
   /** A primary, and `replicas` replicas in `replicaJob` (none when 0). */
-  | { readonly kind: 'primary-replica'; readonly primaryJob: string; readonly replicaJob?: string; readonly replicas: number };
+  | {
+    /** One primary and its replicas. */
+    readonly kind: 'primary-replica';
+    /** `job` of the primary's exporter (the primary's workload name). */
+    readonly primaryJob: string;
+    /** `job` of the replicas' exporters; absent when the store runs no replicas. */
+    readonly replicaJob?: string;
+    /** Replicas that should be connected to the primary; 0 leaves out the replica alerts. */
+    readonly replicas: number;
+  };
 
+/** What {@link redisRuleGroups} builds the Redis alerts from. */
 export interface RedisRuleOptions {
+  /** Builds the selectors, limited to the store's namespace (`StoreSeries.of(store)`). */
   readonly series: StoreSeries;
+  /** Cluster or primary-replica, with the jobs and replica counts the alerts compare against. */
   readonly topology: RedisTopology;
 }
 
