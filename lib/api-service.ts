@@ -4,6 +4,10 @@ import { envFromSecret, SecretKeyRef } from './secret-ref';
 import { DEFAULT_API_LATENCY_P95_SECONDS } from './observability/alert-thresholds';
 import { StatelessService, StatelessServiceProps } from './stateless-service';
 
+/**
+ * Settings of the application API: those of every stateless tier (image, resources, replicas,
+ * autoscaling, delivery) plus its configuration and Secret-backed credentials.
+ */
 export interface ApiServiceProps extends StatelessServiceProps {
   /** The application's configuration: settings as environment, `app.properties` at `/etc/app`. */
   readonly config: AppConfig;

@@ -21,9 +21,11 @@ export interface ReleaseSettings {
   readonly abTests?: Record<string, number>;
 }
 
+/** The application's configuration for one environment: settings, properties, feature flags and release settings. */
 export interface AppConfigProps {
   /**
-   * Prefix of the two ConfigMaps (`<name>-env`, `<name>-properties`).
+   * Prefix of the two ConfigMaps (`<name>-env-<hash>`, `<name>-properties-<hash>`) and their
+   * `app.kubernetes.io/name` label; a DNS label of at most 50 characters.
    * @default 'app-config'
    */
   readonly name?: string;
@@ -50,7 +52,15 @@ const RESERVED_PREFIXES = ['feature.', 'release.gray.', 'release.ab.'];
  * so that a configuration change rolls the pods.
  */
 export class AppConfig extends Construct {
+  /**
+   * Name of the ConfigMap holding the settings, `<name>-env-<first 10 hex of checksum>`: a new name for
+   * every configuration, so each pod version keeps its own; read it through {@link AppConfig.envFrom}.
+   */
   public readonly envConfigMapName: string;
+  /**
+   * Name of the ConfigMap holding `app.properties`, `<name>-properties-<first 10 hex of checksum>`;
+   * mounted through {@link AppConfig.propertiesVolume}.
+   */
   public readonly propertiesConfigMapName: string;
   /** SHA-256 of all configuration data. */
   public readonly checksum: string;

@@ -23,9 +23,17 @@ export interface AutoscalingOptions {
 export interface AutoscalerProps extends AutoscalingOptions {
   /** Name of the HPA. */
   readonly name: string;
+  /** Labels of the HPA object, usually the target workload's standard labels. */
   readonly labels: Readonly<Record<string, string>>;
-  /** The Deployment (or Rollout) that is scaled. */
-  readonly target: { readonly apiVersion: string; readonly kind: string; readonly name: string };
+  /** The Deployment (or Rollout) that is scaled: the HPA's `spec.scaleTargetRef`. */
+  readonly target: {
+    /** API version of the target: `apps/v1` for a Deployment, `argoproj.io/v1alpha1` for a Rollout. */
+    readonly apiVersion: string;
+    /** Kind of the target: `Deployment` or `Rollout`. */
+    readonly kind: string;
+    /** Name of the target object in the same namespace. */
+    readonly name: string;
+  };
 }
 
 /**
@@ -33,8 +41,11 @@ export interface AutoscalerProps extends AutoscalingOptions {
  * stabilisation), so that a short dip does not remove capacity a spike needs again.
  */
 export class Autoscaler extends Construct {
+  /** Fewest pods the HPA keeps, after validation (an integer from 1 to 1000). */
   public readonly minReplicas: number;
+  /** Most pods the HPA scales to, after validation (1 to 1000, at least `minReplicas`). */
   public readonly maxReplicas: number;
+  /** The emitted autoscaling/v2 HorizontalPodAutoscaler, named `props.name`. */
   public readonly hpa: k8s.KubeHorizontalPodAutoscalerV2;
 
   constructor(scope: Construct, id: string, props: AutoscalerProps) {

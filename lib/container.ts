@@ -3,14 +3,25 @@ import { ResourceRequirements, toK8sResources } from './resources';
 
 /** A container port, named so Services and probes refer to it by name. */
 export interface ContainerPortSpec {
+  /** Port name that Services' `targetPort` and probes refer to: an IANA service name, at most 15 characters (`http`). */
   readonly name: string;
+  /** Port number the process listens on inside the pod (1-65535); always TCP. */
   readonly containerPort: number;
 }
 
+/**
+ * What varies between the containers of this library; the security context (restricted Pod
+ * Security Standard) and `imagePullPolicy: IfNotPresent` are fixed by {@link secureContainer}.
+ */
 export interface SecureContainerProps {
+  /** Container name, unique within the pod; a DNS label (the workload's name for its main container). */
   readonly name: string;
   /** Full image reference with a pinned tag. */
   readonly image: string;
+  /**
+   * CPU and memory requests and limits (and GPUs), written to the container's `resources` as given;
+   * check them with `validateResources` first, this function does not.
+   */
   readonly resources: ResourceRequirements;
   /** @default - none */
   readonly ports?: ContainerPortSpec[];

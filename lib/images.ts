@@ -8,6 +8,7 @@ export interface ImageRef {
   readonly tag: string;
 }
 
+/** The reference a container's `image` takes: `<repository>:<tag>` (`registry.example.com/logistics/api:1.4.2`). */
 export function imageName(image: ImageRef): string {
   return `${image.repository}:${image.tag}`;
 }

@@ -5,6 +5,7 @@ import { StandardLabels } from './labels';
 import { Validator } from './validation';
 import { NetworkPeer, ServiceEndpoint } from './workload';
 
+/** TLS termination of an {@link AppIngress}: one certificate for all its hosts. */
 export interface IngressTlsOptions {
   /** Secret of type kubernetes.io/tls holding the certificate (made by cert-manager or by hand, never here). */
   readonly secretName: string;
@@ -22,8 +23,13 @@ export const ACME_HTTP01_SOLVER_LABEL = 'acme.cert-manager.io/http01-solver';
 /** Port cert-manager's HTTP-01 solver pods listen on. */
 export const ACME_HTTP01_SOLVER_PORT = 8089;
 
+/** Settings of an {@link AppIngress}: its hosts, the Service behind them, TLS and the ingress controller. */
 export interface AppIngressProps {
-  /** @default - the construct id */
+  /**
+   * Name of the Ingress; a DNS label. Also the name a canary Rollout of the backend uses to split
+   * traffic through this Ingress.
+   * @default - the construct id
+   */
   readonly name?: string;
   /** Host names routed to the backend, one rule each (R8). */
   readonly hosts: string[];
@@ -48,7 +54,9 @@ export interface AppIngressProps {
 
 /** An Ingress routing each host's `/` to one Service, with optional TLS (R8). */
 export class AppIngress extends Construct {
+  /** The validated host names, one Ingress rule each (fully qualified, no duplicates, no IP addresses). */
   public readonly hosts: string[];
+  /** The emitted networking.k8s.io/v1 Ingress, routing each host's `/` (Prefix) to the backend Service. */
   public readonly ingress: k8s.KubeIngress;
   /** Admits the ingress controller to cert-manager's HTTP-01 solver pods (with TLS, unless `tls.acmeHttp01` is false). */
   public readonly acmeSolverPolicy?: k8s.KubeNetworkPolicy;

@@ -3,12 +3,21 @@ import { ENVIRONMENT_CONTEXT_KEY, SOLUTION_CONTEXT_KEY, VERSION_CONTEXT_KEY } fr
 
 /** Label keys of https://kubernetes.io/docs/concepts/overview/working-with-objects/common-labels/ */
 export const LABEL_NAME = 'app.kubernetes.io/name';
+/**
+ * Label key of the installation: `<solution>-<environment>` (`logistics-prod`), or the solution alone
+ * outside an environment; part of every selector.
+ */
 export const LABEL_INSTANCE = 'app.kubernetes.io/instance';
+/** Label key of the running version (image tag or release version); never in a selector, so an upgrade keeps them. */
 export const LABEL_VERSION = 'app.kubernetes.io/version';
+/** Label key of the tier (`api`, `web`, `ai`, `database`, `cache`, ...); not in selectors. */
 export const LABEL_COMPONENT = 'app.kubernetes.io/component';
+/** Label key of the solution the object belongs to (`logistics`, `real-estate`). */
 export const LABEL_PART_OF = 'app.kubernetes.io/part-of';
+/** Label key of the tool that generated the object: always `cdk8s` here. */
 export const LABEL_MANAGED_BY = 'app.kubernetes.io/managed-by';
 
+/** What differs between workloads' labels; solution and environment come from the App's context. */
 export interface StandardLabelsProps {
   /** `app.kubernetes.io/name`: what runs, unique per workload in a namespace (`api`, `mysql-primary`). */
   readonly name: string;

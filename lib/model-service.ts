@@ -2,8 +2,9 @@ import { Construct } from 'constructs';
 import { DEFAULT_MODEL_LATENCY_P95_SECONDS } from './observability/alert-thresholds';
 import { StatelessService, StatelessServiceProps } from './stateless-service';
 
+/** Settings of a model server: those of every stateless tier plus the model and its loading window. */
 export interface ModelServiceProps extends StatelessServiceProps {
-  /** The model this service serves, passed as `MODEL_NAME` (`route-planning`, `valuation`). */
+  /** The model this service serves, passed as `MODEL_NAME` (`route-planning`, `valuation`); a DNS label. */
   readonly model: string;
   /**
    * Seconds a new pod may take to load its model before `/health` must answer: a startup probe
@@ -32,6 +33,7 @@ const STARTUP_PERIOD_SECONDS = 10;
  * and `/ready` probes, and autoscaling. Prometheus scrapes `/metrics` on its HTTP port.
  */
 export class ModelService extends StatelessService {
+  /** The model served, as set in the container's `MODEL_NAME` (validated as a DNS label). */
   public readonly model: string;
   /** Seconds a pod may take to load its model before liveness checks start. */
   public readonly startupWindowSeconds: number;

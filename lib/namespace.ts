@@ -4,10 +4,14 @@ import { Construct } from 'constructs';
 import { StandardLabels } from './labels';
 import { Validator } from './validation';
 
+/** Settings of an environment's {@link AppNamespace}. */
 export interface AppNamespaceProps {
-  /** Name of the namespace. */
+  /** Name of the namespace: a DNS label, none of `default`, `kube-system`, `kube-public`, `kube-node-lease`. */
   readonly name: string;
-  /** Labels besides the Pod Security ones. @default - none */
+  /**
+   * Extra labels of the Namespace object; the standard and Pod Security labels win on a clash.
+   * @default - none
+   */
   readonly labels?: Record<string, string>;
 }
 
@@ -19,6 +23,7 @@ export const POD_SECURITY_LEVEL = 'restricted';
  * and a NetworkPolicy that denies all traffic not allowed by a workload's own policy.
  */
 export class AppNamespace extends Construct {
+  /** The validated namespace name, for the `namespace` of objects placed in it. */
   public readonly name: string;
 
   constructor(scope: Construct, id: string, props: AppNamespaceProps) {

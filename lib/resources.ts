@@ -11,7 +11,12 @@ export interface ComputeResources {
 
 /** Requests and limits: both are always set (the scheduler needs requests, the node needs limits). */
 export interface ResourceRequirements {
+  /** What the scheduler reserves on a node for the container; the base of HPA utilisation percentages. */
   readonly requests: ComputeResources;
+  /**
+   * What the container may use at most: CPU above it is throttled, memory above it is OOM-killed.
+   * Each is at least its request.
+   */
   readonly limits: ComputeResources;
   /**
    * Whole GPUs (`nvidia.com/gpu`) requested and limited, for model serving.
@@ -41,6 +46,10 @@ export function validateResources(v: Validator, field: string, resources: Resour
   problems.throwIfAny();
 }
 
+/**
+ * The container `resources` block: requests and limits as given, and `nvidia.com/gpu` in both when
+ * `gpu` is above 0. Does not validate; call {@link validateResources} first.
+ */
 export function toK8sResources(resources: ResourceRequirements): k8s.ResourceRequirements {
   const gpu: Record<string, k8s.Quantity> = resources.gpu ? { 'nvidia.com/gpu': k8s.Quantity.fromNumber(resources.gpu) } : {};
   return {

@@ -37,6 +37,7 @@ export interface SecretManagerSyncProps extends SecretManagerSettings {
  * Operator creates and refreshes each Secret from the secret manager, so no value is ever in Git.
  */
 export class SecretManagerSync extends Construct {
+  /** One ExternalSecret per referenced Secret (sorted by name), each creating and owning a Secret of that name. */
   public readonly externalSecrets: ExternalSecret[] = [];
 
   constructor(scope: Construct, id: string, props: SecretManagerSyncProps) {

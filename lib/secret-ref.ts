@@ -8,6 +8,7 @@ export interface SecretKeyRef {
   readonly key: string;
 }
 
+/** An environment variable `name` whose value Kubernetes reads from the Secret key `ref` when the pod starts. */
 export function envFromSecret(name: string, ref: SecretKeyRef): k8s.EnvVar {
   return { name, valueFrom: { secretKeyRef: { name: ref.name, key: ref.key } } };
 }

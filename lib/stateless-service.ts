@@ -22,13 +22,24 @@ export enum ServiceExposure {
 
 /** HTTP health endpoints and their timings. */
 export interface HttpProbeSettings {
+  /** Path the kubelet sends `GET` to on the `http` port (`/health`); any 2xx or 3xx answer passes. */
   readonly path: string;
+  /** Seconds after the container starts before the first probe. */
   readonly initialDelaySeconds: number;
+  /** Seconds between probes; each times out after 3 s, and 3 failures in a row fail the probe. */
   readonly periodSeconds: number;
 }
 
+/**
+ * Settings every stateless tier takes (API, web, model servers): image, resources, replica count or
+ * autoscaling, exposure, environment, extra volumes and delivery strategy.
+ */
 export interface StatelessServiceProps {
-  /** @default - the construct id */
+  /**
+   * Name of the Deployment (or Rollout), its Service, HPA and PDB: a Service name (RFC 1035 label)
+   * of at most 52 characters.
+   * @default - the construct id
+   */
   readonly name?: string;
   /** Image with a semantic-version tag. */
   readonly image: ImageRef;
@@ -37,6 +48,10 @@ export interface StatelessServiceProps {
    * @default 2
    */
   readonly replicas?: number;
+  /**
+   * CPU and memory requests and limits of the container (requests at most the limits), and GPUs for
+   * model servers; with `gpu` set the pods also tolerate the `nvidia.com/gpu` NoSchedule taint.
+   */
   readonly resources: ResourceRequirements;
   /**
    * Autoscale with an autoscaling/v2 HorizontalPodAutoscaler.
@@ -55,7 +70,12 @@ export interface StatelessServiceProps {
    * Extra volumes and their mounts (configuration files).
    * @default - none
    */
-  readonly volumes?: { readonly volume: k8s.Volume; readonly mountPath: string }[];
+  readonly volumes?: {
+    /** The pod volume (a ConfigMap or Secret volume); its name must differ from `writable-<n>`. */
+    readonly volume: k8s.Volume;
+    /** Absolute directory in the container where the volume is mounted, read-only. */
+    readonly mountPath: string;
+  }[];
   /**
    * How a new version replaces the old one (R17): a rolling update, or an Argo Rollouts blue-green
    * or canary release that analyses the new version and rolls back on its own.
@@ -66,6 +86,7 @@ export interface StatelessServiceProps {
 
 /** A directory the process writes to, backed by an emptyDir of at most `sizeLimit`. */
 export interface WritablePath {
+  /** Absolute directory in the container (`/tmp`, `/var/cache/nginx`) where the emptyDir is mounted. */
   readonly path: string;
   /** e.g. `256Mi`; the kubelet evicts the pod when the directory grows past it. */
   readonly sizeLimit: string;
@@ -75,16 +96,23 @@ export interface WritablePath {
 export interface StatelessServiceDefaults {
   /** `app.kubernetes.io/component` */
   readonly component: string;
+  /** Port the process listens on; named `http` in the container, the Service's `targetPort`. */
   readonly containerPort: number;
+  /** Port of the Service (1-65535), which forwards to `containerPort`. */
   readonly servicePort: number;
+  /** Liveness probe: after 3 failures in a row the kubelet restarts the container. */
   readonly liveness: HttpProbeSettings;
+  /** Readiness probe: while it fails the pod receives no traffic from the Service. */
   readonly readiness: HttpProbeSettings;
   /**
    * A startup probe that holds back liveness and readiness until it passes once: for processes
    * that take minutes to start (model loading). It may fail `failureThreshold` times in a row.
    * @default - none
    */
-  readonly startup?: HttpProbeSettings & { readonly failureThreshold: number };
+  readonly startup?: HttpProbeSettings & {
+    /** Failures in a row allowed before the container is restarted: the startup window is this times `periodSeconds`. */
+    readonly failureThreshold: number;
+  };
   /** Paths the process writes to; each gets an emptyDir because the root file system is read-only. */
   readonly writablePaths: WritablePath[];
   /**
@@ -117,8 +145,11 @@ export abstract class StatelessService extends Workload {
   public readonly deployment?: k8s.KubeDeployment;
   /** The Rollout and its analysis, for the blue-green and canary strategies. */
   public readonly rollout?: ProgressiveRollout;
+  /** The delivery settings with every default filled in and validated (strategy, canary steps, analysis). */
   public readonly delivery: ResolvedDelivery;
+  /** The Service named like the workload, selecting its pods on port `servicePort`, of the configured exposure. */
   public readonly service: k8s.KubeService;
+  /** The HorizontalPodAutoscaler, when `autoscaling` is set; it targets the Deployment or the Rollout. */
   public readonly autoscaler?: Autoscaler;
   /** Pods at least (the HPA minimum when autoscaled). */
   public readonly minReplicas: number;

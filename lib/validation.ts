@@ -59,6 +59,7 @@ export const MAX_WHOLE_CPUS = 64;
 
 /** Context keys set on each App so that any construct can say which solution/environment it is in. */
 export const SOLUTION_CONTEXT_KEY = 'ai-platform/solution';
+/** Context key of the environment's name (`prod`), set by each App; with the solution it makes `<solution>/<env>`. */
 export const ENVIRONMENT_CONTEXT_KEY = 'ai-platform/environment';
 /** Release version of the environment's application, for labels of objects that belong to no one workload. */
 export const VERSION_CONTEXT_KEY = 'ai-platform/version';
@@ -103,6 +104,12 @@ export class Validator {
     return new Validator(locationOf(scope), prefix);
   }
 
+  /**
+   * Prefer {@link Validator.of}, which derives `where` from the construct tree.
+   * @param where - What starts each message: the `<solution>/<env>` the value came from
+   *   (`logistics/prod`), or a chart id.
+   * @param prefix - Config path prepended to every field name (`api.resources`); empty for top-level fields.
+   */
   constructor(public readonly where: string, public readonly prefix: string = '') {}
 
   /** A validator for a nested group of fields (`api.resources`). */
@@ -110,14 +117,24 @@ export class Validator {
     return new Validator(this.where, this.field(name));
   }
 
+  /** The full field path for messages: `<prefix>.<name>`, or `name` alone without a prefix. */
   public field(name: string): string {
     return this.prefix ? `${this.prefix}.${name}` : name;
   }
 
+  /**
+   * Throws the problem as a ConfigError: `<where>: <prefix>.<field> must be <expectation> but <value> was provided`,
+   * the value JSON-encoded. For checks no other method covers.
+   * @throws ConfigError always
+   */
   public fail(field: string, expectation: string, value: unknown): never {
     throw new ConfigError(`${this.where}: ${this.field(field)} must be ${expectation} but ${show(value)} was provided`);
   }
 
+  /**
+   * A whole number from `min` to `max` inclusive (no upper bound when `max` is left out).
+   * @returns `value`, unchanged
+   */
   public integer(field: string, value: number, min: number, max: number = Number.MAX_SAFE_INTEGER): number {
     if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
       const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `between ${min} and ${max}`;
@@ -126,6 +143,10 @@ export class Validator {
     return value;
   }
 
+  /**
+   * A number (fractions allowed, NaN refused) from `min` to `max` inclusive.
+   * @returns `value`, unchanged
+   */
   public number(field: string, value: number, min: number, max: number): number {
     if (typeof value !== 'number' || Number.isNaN(value) || value < min || value > max) {
       this.fail(field, `a number between ${min} and ${max}`, value);
@@ -133,11 +154,13 @@ export class Validator {
     return value;
   }
 
+  /** A string with at least one non-blank character; returns `value` unchanged. */
   public nonEmpty(field: string, value: string): string {
     if (typeof value !== 'string' || value.trim() === '') this.fail(field, 'a non-empty string', value);
     return value;
   }
 
+  /** One of the `allowed` strings, compared exactly (case matters); returns `value`. */
   public oneOf<T extends string>(field: string, value: T, allowed: readonly T[]): T {
     if (!allowed.includes(value)) this.fail(field, `one of ${allowed.join(', ')}`, value);
     return value;
@@ -204,6 +227,10 @@ export class Validator {
     return value;
   }
 
+  /**
+   * A CPU quantity above 0: millicores (`500m`) or cores with at most three decimals (`2`, `0.5`),
+   * at most {@link MAX_WHOLE_CPUS} cores (`1000` is refused with a hint that `1000m` was meant).
+   */
   public cpu(field: string, value: string): string {
     if (typeof value !== 'string' || !CPU.test(value) || parseQuantity(value) <= 0) {
       this.fail(field, 'a CPU quantity such as 500m or 2', value);
@@ -215,6 +242,10 @@ export class Validator {
     return value;
   }
 
+  /**
+   * A memory quantity with a unit (`512Mi`, `2Gi`, `1G`) of at least 1Mi; a bare number is refused
+   * because Kubernetes reads it as bytes.
+   */
   public memory(field: string, value: string): string {
     if (typeof value !== 'string' || !MEMORY.test(value) || parseQuantity(value) <= 0) {
       this.fail(field, 'a memory quantity such as 512Mi or 2Gi', value);
@@ -248,6 +279,10 @@ export class Validator {
     return value;
   }
 
+  /**
+   * An image repository without tag or digest: lower-case path components, optionally a registry host
+   * with port first (`registry.example.com:5000/team/app`).
+   */
   public imageRepository(field: string, value: string): string {
     if (typeof value !== 'string' || !IMAGE_REPOSITORY.test(value)) {
       this.fail(field, 'an image repository such as registry.example.com/team/app (no tag)', value);
@@ -265,6 +300,7 @@ export class Validator {
     return value;
   }
 
+  /** An environment variable name: a letter or `_`, then letters, digits and `_` (`DB_PASSWORD`). */
   public envVarName(field: string, value: string): string {
     if (typeof value !== 'string' || !ENV_VAR_NAME.test(value)) this.fail(field, 'an environment variable name', value);
     return value;

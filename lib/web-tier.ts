@@ -2,6 +2,7 @@ import { Construct } from 'constructs';
 import { ServiceExposure, StatelessService, StatelessServiceProps } from './stateless-service';
 import { ServiceEndpoint } from './workload';
 
+/** Settings of the web tier: those of every stateless tier plus the API it proxies to and its exposure. */
 export interface WebTierProps extends StatelessServiceProps {
   /** The API the web servers proxy `/api` to; passed to the container as `API_UPSTREAM`. */
   readonly api: ServiceEndpoint;

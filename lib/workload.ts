@@ -81,6 +81,10 @@ export class NetworkPeer {
     return NetworkPeer.cidr(`${address}/32`);
   }
 
+  /**
+   * @param description - The peer in words (`prometheus (namespace monitoring)`), for errors and the README.
+   * @param peer - The NetworkPolicy `from`/`to` entry that matches it: selectors or an `ipBlock`.
+   */
   private constructor(public readonly description: string, public readonly peer: k8s.NetworkPolicyPeer) {}
 }
 
@@ -105,9 +109,11 @@ export interface Connection {
   readonly port: number;
 }
 
+/** What every pod-running construct passes to {@link Workload}: its name, labels, pod user and DNS peers. */
 export interface WorkloadProps {
   /**
-   * Name of the workload's objects (Deployment or StatefulSet, Service, ServiceAccount, PDB).
+   * Name of the workload's objects (Deployment or StatefulSet, Service, ServiceAccount, PDB,
+   * NetworkPolicy): a Service name (RFC 1035 label) of at most 52 characters.
    * @default - the construct id
    */
   readonly name?: string;
@@ -152,6 +158,7 @@ export interface MetricsEndpointOptions {
 
 /** What {@link Workload.podSpec} assembles into a restricted pod. */
 export interface PodSpecOptions {
+  /** The pod's containers, usually from `secureContainer()`; their `secretKeyRef`s are recorded in `secretKeyRefs`. */
   readonly containers: k8s.Container[];
   /** @default - none */
   readonly initContainers?: k8s.Container[];
@@ -177,14 +184,21 @@ export interface PodSpecOptions {
 export abstract class Workload extends Construct {
   /** Name of the workload's objects. */
   public readonly name: string;
+  /** The standard labels of its objects and pods, and the selector labels its Service, PDB and policies use. */
   public readonly labels: StandardLabels;
+  /** The ServiceAccount its pods run as: one per workload, named like it, token not mounted unless asked for. */
   public readonly serviceAccountName: string;
   /** Connections this workload accepts (NetworkPolicy ingress). */
   public readonly ingress: Connection[] = [];
   /** Connections this workload opens (NetworkPolicy egress, besides DNS). */
   public readonly egress: Connection[] = [];
   /** Secret keys its pods read through `secretKeyRef`, recorded by {@link Workload.podSpec}. */
-  public readonly secretKeyRefs: { readonly name: string; readonly key: string }[] = [];
+  public readonly secretKeyRefs: {
+    /** Name of the Secret in the workload's namespace. */
+    readonly name: string;
+    /** Key inside the Secret. */
+    readonly key: string;
+  }[] = [];
   /** The metrics endpoints {@link Workload.addMetricsEndpoint} declared. */
   public readonly metricsEndpoints: MetricsEndpointOptions[] = [];
   /** Checks props and names them `<solution>/<env>: <id>.<field>` in errors. */

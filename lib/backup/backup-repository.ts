@@ -51,7 +51,7 @@ export class BackupRepository extends Construct {
   public readonly keepFullDays: number;
   /**
    * Days hourly backups are kept: the jobs' KEEP_INCREMENTAL_DAYS. An integer from 1 to
-   * {@link keepFullDays}; 7 unless configured.
+   * {@link BackupRepository.keepFullDays}; 7 unless configured.
    */
   public readonly keepIncrementalDays: number;
   /**

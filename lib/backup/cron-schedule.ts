@@ -23,7 +23,7 @@ export interface CronSchedule {
   readonly minutes: ReadonlySet<number>;
   /** Hours of the day it starts in, 0-23. */
   readonly hours: ReadonlySet<number>;
-  /** Days of the month it may run on, 1-31 (see {@link dayOfMonthRestricted}). */
+  /** Days of the month it may run on, 1-31 (see {@link CronSchedule.dayOfMonthRestricted}). */
   readonly daysOfMonth: ReadonlySet<number>;
   /** Months it runs in, 1-12. */
   readonly months: ReadonlySet<number>;
@@ -31,7 +31,7 @@ export interface CronSchedule {
   readonly daysOfWeek: ReadonlySet<number>;
   /** Cron's rule: when both day fields are restricted, a day matching either runs. */
   readonly dayOfMonthRestricted: boolean;
-  /** The day-of-week field is not `*` (see {@link dayOfMonthRestricted}). */
+  /** The day-of-week field is not `*` (see {@link CronSchedule.dayOfMonthRestricted}). */
   readonly dayOfWeekRestricted: boolean;
 }
 

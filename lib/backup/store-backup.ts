@@ -145,7 +145,7 @@ export class StoreBackup extends Workload {
   public readonly archiveRepositoryUrl?: string;
   /** The CronJob of each job kind the store runs, named `<name>-<kind>`. */
   public readonly cronJobs: Partial<Record<BackupJobKind, k8s.KubeCronJob>> = {};
-  /** The restore Jobs, one per `restores` entry, in {@link restoreChart} (not applied with the environment). */
+  /** The restore Jobs, one per `restores` entry, in {@link StoreBackup.restoreChart} (not applied with the environment). */
   public readonly restoreJobs: k8s.KubeJob[] = [];
   /** ConfigMap `<name>-scripts`: lib/backup's scripts and the store's, mounted at {@link BACKUP_SCRIPTS_DIR}. */
   public readonly scriptsConfigMap: k8s.KubeConfigMap;

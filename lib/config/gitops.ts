@@ -74,7 +74,7 @@ export interface RegionSettings {
 export const DEFAULT_TARGET_REVISION = 'main';
 /** Folder of the repository holding the manifests unless {@link GitOpsSettings.pathPrefix} is set. */
 export const DEFAULT_PATH_PREFIX = 'dist';
-/** Argo CD's namespace, where its Applications and AppProjects live, unless {@link GitOpsSettings.namespace} is set. */
+/** Argo CD's namespace, where its Applications and AppProjects live, unless {@link GitOpsSettings."namespace"} is set. */
 export const DEFAULT_ARGOCD_NAMESPACE = 'argocd';
 /** Cluster Secret label naming a cluster's region unless {@link RegionalRolloutSettings.regionLabel} is set. */
 export const DEFAULT_REGION_LABEL = 'ai-platform/region';

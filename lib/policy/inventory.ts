@@ -5,7 +5,9 @@ import { podTemplateOf, PodTemplate } from './pod-template';
 
 /** A pod template and the object that owns it. */
 export interface OwnedPodTemplate {
+  /** The pod-owning object: a Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob, Pod or Rollout. */
   readonly owner: ManifestObject;
+  /** The pods' labels, annotations and spec, as the owner renders them. */
   readonly template: PodTemplate;
 }
 
@@ -21,6 +23,10 @@ export class Inventory {
     return new Inventory(root.node.findAll().filter(ApiObject.isApiObject).map((o) => ManifestObject.of(o)));
   }
 
+  /**
+   * Prefer {@link Inventory.of}, which collects the objects of a whole App.
+   * @param objects - Every rendered API object of the App, in construct order.
+   */
   constructor(public readonly objects: readonly ManifestObject[]) {}
 
   /** Objects of one API group and kind in a namespace. */

@@ -2,8 +2,11 @@ import { ContainerJson, isKind, ManifestObject, PodSpecJson, StringMap, TypeMeta
 
 /** The pods an object makes: their labels, annotations and spec. */
 export interface PodTemplate {
+  /** Labels of the pods (`template.metadata.labels`), which Services and NetworkPolicies select; empty when unset. */
   readonly labels: StringMap;
+  /** Annotations of the pods (`template.metadata.annotations`); empty when unset. */
   readonly annotations: StringMap;
+  /** The pod spec as rendered (for a CronJob, `spec.jobTemplate.spec.template.spec`). */
   readonly spec: PodSpecJson;
 }
 
@@ -66,7 +69,9 @@ export function podTemplateOf(object: ManifestObject): PodTemplate | undefined {
 
 /** A container of a pod and whether it is an init container. */
 export interface ContainerRef {
+  /** The container as rendered in the pod spec. */
   readonly container: ContainerJson;
+  /** True for an entry of `initContainers`, false for one of `containers`. */
   readonly init: boolean;
 }
 

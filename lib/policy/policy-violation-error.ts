@@ -4,6 +4,10 @@
  * Callers catch it by type (`instanceof PolicyViolationError`); the message keeps cdk8s' wording.
  */
 export class PolicyViolationError extends Error {
+  /**
+   * @param errors - Every validation error of the App, one line each: `[<construct path>] <error>`
+   * (a policy violation's error is its `Violation` line).
+   */
   constructor(public readonly errors: readonly string[]) {
     super(`Validation failed with the following errors:\n  ${errors.join('\n  ')}`);
     this.name = 'PolicyViolationError';

@@ -38,8 +38,11 @@ export class Violation {
     public readonly ruleId: string,
     /** `Deployment logistics-prod/api` */
     public readonly objectRef: string,
+    /** What is wrong, without the object's name (the finding's message): `has no memory limit`. */
     public readonly message: string,
+    /** How to fix it: the finding's own fix, else the rule's general one (first letter lower-cased). */
     public readonly fix: string,
+    /** The part of the object at fault (`container "api"`); undefined when the whole object is. */
     public readonly part?: string,
   ) {}
 
