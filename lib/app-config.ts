@@ -38,7 +38,11 @@ export interface AppConfigProps {
    * @default - none
    */
   readonly featureFlags?: Record<string, boolean>;
-  /** @default - no gray release, no experiments */
+  /**
+   * Gray release percentage and A/B experiments, rendered into `app.properties` as
+   * `release.gray.percentage` and `release.ab.<experiment>.percentage` (each 0-100).
+   * @default - no gray release, no experiments
+   */
   readonly release?: ReleaseSettings;
 }
 

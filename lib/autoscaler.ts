@@ -20,6 +20,7 @@ export interface AutoscalingOptions {
   readonly targetMemoryUtilizationPercent?: number;
 }
 
+/** Properties of {@link Autoscaler}: the scaling bounds and targets, and the HPA's name, labels and target workload. */
 export interface AutoscalerProps extends AutoscalingOptions {
   /** Name of the HPA. */
   readonly name: string;

@@ -23,23 +23,52 @@ export interface SecureContainerProps {
    * check them with `validateResources` first, this function does not.
    */
   readonly resources: ResourceRequirements;
-  /** @default - none */
+  /**
+   * Named ports the process listens on, each emitted with `protocol: TCP`.
+   * @default - none
+   */
   readonly ports?: ContainerPortSpec[];
-  /** @default - the image's entrypoint */
+  /**
+   * Executable and its arguments, replacing the image's `ENTRYPOINT` (the container's `command`).
+   * @default - the image's entrypoint
+   */
   readonly command?: string[];
-  /** @default - the image's arguments */
+  /**
+   * Arguments passed to the entrypoint or `command`, replacing the image's `CMD` (the container's `args`).
+   * @default - the image's arguments
+   */
   readonly args?: string[];
-  /** @default - none */
+  /**
+   * Environment variables: literal settings, or Secret values through `valueFrom.secretKeyRef` (never
+   * a credential as a literal: the policy rules refuse that).
+   * @default - none
+   */
   readonly env?: k8s.EnvVar[];
-  /** @default - none */
+  /**
+   * Whole ConfigMaps or Secrets whose keys become environment variables (the container's `envFrom`).
+   * @default - none
+   */
   readonly envFrom?: k8s.EnvFromSource[];
-  /** @default - none */
+  /**
+   * Probe whose failures make the kubelet restart the container.
+   * @default - none
+   */
   readonly livenessProbe?: k8s.Probe;
-  /** @default - none */
+  /**
+   * Probe whose failures take the pod out of its Services' endpoints until it passes again.
+   * @default - none
+   */
   readonly readinessProbe?: k8s.Probe;
-  /** @default - none */
+  /**
+   * Probe that holds back the liveness and readiness probes until it first passes, for slow starts.
+   * @default - none
+   */
   readonly startupProbe?: k8s.Probe;
-  /** @default - none */
+  /**
+   * Volumes of the pod mounted into the container; with the read-only root file system, the only
+   * writable paths.
+   * @default - none
+   */
   readonly volumeMounts?: k8s.VolumeMount[];
   /**
    * Root file system read-only; writable paths are emptyDir or volume mounts.

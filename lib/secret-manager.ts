@@ -10,7 +10,11 @@ import { Workload } from './workload';
 export interface SecretManagerSettings {
   /** Name of the SecretStore or ClusterSecretStore (Vault, AWS Secrets Manager, ...) to read. */
   readonly storeName: string;
-  /** @default 'ClusterSecretStore' */
+  /**
+   * Kind of the store `storeName` names (each ExternalSecret's `secretStoreRef.kind`): a
+   * ClusterSecretStore serves every namespace, a SecretStore only its own. Any other value is refused.
+   * @default 'ClusterSecretStore'
+   */
   readonly storeKind?: 'SecretStore' | 'ClusterSecretStore';
   /**
    * Remote key prefix: Secret `s` is read from the remote key `<prefix>/<s>`, each of its keys
@@ -25,6 +29,7 @@ export interface SecretManagerSettings {
   readonly refreshInterval?: string;
 }
 
+/** Props of {@link SecretManagerSync}: the environment's `secretManager` settings and the Secret keys workloads read. */
 export interface SecretManagerSyncProps extends SecretManagerSettings {
   /** Secret name -> the keys workloads read from it. */
   readonly secrets: ReadonlyMap<string, ReadonlySet<string>>;

@@ -58,7 +58,11 @@ export interface StatelessServiceProps {
    * @default - a fixed number of replicas
    */
   readonly autoscaling?: AutoscalingOptions;
-  /** @default ServiceExposure.CLUSTER_IP */
+  /**
+   * Type of the service's Service: ClusterIP, reached inside the cluster (through an Ingress), or
+   * LoadBalancer, which also admits traffic from anywhere on the container port.
+   * @default ServiceExposure.CLUSTER_IP
+   */
   readonly exposure?: ServiceExposure;
   /** Environment variables (references to ConfigMaps and Secrets, never secret values). @default - none */
   readonly env?: k8s.EnvVar[];

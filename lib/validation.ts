@@ -45,7 +45,10 @@ export class ProblemCollector {
     this.found.push(...problems);
   }
 
-  /** @throws ConfigError with every problem recorded, if there is one */
+  /**
+   * Ends a run of checks: throws when any check failed, so the caller reports every problem at once.
+   * @throws ConfigError with every problem recorded, if there is one
+   */
   public throwIfAny(): void {
     if (this.found.length > 0) throw new ConfigError(this.problems);
   }
@@ -110,7 +113,12 @@ export class Validator {
    *   (`logistics/prod`), or a chart id.
    * @param prefix - Config path prepended to every field name (`api.resources`); empty for top-level fields.
    */
-  constructor(public readonly where: string, public readonly prefix: string = '') {}
+  constructor(
+    /** What starts each message: the `<solution>/<env>` the value came from (`logistics/prod`), or a chart id. */
+    public readonly where: string,
+    /** Config path prepended to every field name (`api.resources`); empty for top-level fields. */
+    public readonly prefix: string = '',
+  ) {}
 
   /** A validator for a nested group of fields (`api.resources`). */
   public nested(name: string): Validator {

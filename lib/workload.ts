@@ -85,7 +85,12 @@ export class NetworkPeer {
    * @param description - The peer in words (`prometheus (namespace monitoring)`), for errors and the README.
    * @param peer - The NetworkPolicy `from`/`to` entry that matches it: selectors or an `ipBlock`.
    */
-  private constructor(public readonly description: string, public readonly peer: k8s.NetworkPolicyPeer) {}
+  private constructor(
+    /** The peer in words (`prometheus (namespace monitoring)`), for errors and the README. */
+    public readonly description: string,
+    /** The NetworkPolicy `from`/`to` entry that matches it: selectors or an `ipBlock`. */
+    public readonly peer: k8s.NetworkPolicyPeer,
+  ) {}
 }
 
 /**
@@ -146,7 +151,10 @@ export interface MetricsEndpointOptions {
   readonly portName: string;
   /** Its number, for the NetworkPolicy. */
   readonly port: number;
-  /** @default '/metrics' */
+  /**
+   * HTTP path Prometheus scrapes: the PodMonitor endpoint's `path`.
+   * @default '/metrics'
+   */
   readonly path?: string;
   /** Scrape interval in seconds. @default - Prometheus' own (30s in kube-prometheus-stack) */
   readonly intervalSeconds?: number;
@@ -160,18 +168,31 @@ export interface MetricsEndpointOptions {
 export interface PodSpecOptions {
   /** The pod's containers, usually from `secureContainer()`; their `secretKeyRef`s are recorded in `secretKeyRefs`. */
   readonly containers: k8s.Container[];
-  /** @default - none */
+  /**
+   * Containers run to completion, in order, before `containers` start; their `secretKeyRef`s are
+   * recorded too.
+   * @default - none
+   */
   readonly initContainers?: k8s.Container[];
-  /** @default - none */
+  /**
+   * The pod's volumes, which the containers mount by name through their `volumeMounts`.
+   * @default - none
+   */
   readonly volumes?: k8s.Volume[];
   /**
    * Spread the pods over nodes and zones (replicated workloads).
    * @default true
    */
   readonly spread?: boolean;
-  /** @default 30 */
+  /**
+   * Seconds a pod has between SIGTERM and SIGKILL to finish its work (`terminationGracePeriodSeconds`).
+   * @default 30
+   */
   readonly terminationGracePeriodSeconds?: number;
-  /** @default 'Always' */
+  /**
+   * The pod's `restartPolicy`: `Always`, `OnFailure` or `Never` (Jobs must not use `Always`).
+   * @default 'Always'
+   */
   readonly restartPolicy?: string;
 }
 

@@ -46,7 +46,11 @@ export interface BackupSettings {
    * @default 'Asia/Shanghai'
    */
   readonly timeZone?: string;
-  /** @default - see BackupRetentionSettings */
+  /**
+   * How many days backups are kept, in days per kind (full/daily and hourly); applied by the backup
+   * jobs with `restic forget` and `prune`.
+   * @default - see BackupRetentionSettings
+   */
   readonly retention?: BackupRetentionSettings;
   /**
    * The official restic image the static `restic` binary is copied from into each backup pod.
@@ -88,6 +92,10 @@ export interface BackupScheduleSettings {
 
 /** A store's backup options in its configuration. */
 export interface StoreBackupSettings {
-  /** @default - the store's default slots */
+  /**
+   * Cron schedules of the store's backup, prune, verify and restore-test CronJobs, in the
+   * environment's backup time zone; each must meet its cadence and no two may start together.
+   * @default - the store's default slots
+   */
   readonly schedules?: BackupScheduleSettings;
 }

@@ -35,7 +35,12 @@ export interface CronSchedule {
   readonly dayOfWeekRestricted: boolean;
 }
 
-/** @throws CronScheduleError naming the field */
+/**
+ * Parses a five-field cron expression (minute hour day-of-month month day-of-week) of numbers,
+ * ranges, lists, steps and `*`; names (`MON`), macros (`@daily`) and values outside a field's range
+ * are refused.
+ * @throws CronScheduleError naming the field
+ */
 export function parseCron(expression: string): CronSchedule {
   if (typeof expression !== 'string') throw new CronScheduleError('a schedule must be a string');
   const parts = expression.trim().split(/\s+/);

@@ -47,11 +47,18 @@ export interface StoreRestoreJob {
   readonly command: readonly string[];
   /** What it does and what must happen before and after (an annotation on the Job; the runbook says more). */
   readonly description: string;
-  /** @default - none */
+  /**
+   * Extra environment of the restore container (the restore's parameters); a variable of the same
+   * name as one of the store's backup environment replaces it.
+   * @default - none
+   */
   readonly env?: readonly k8s.EnvVar[];
   /** Volumes the restore writes to (a store's data volume). @default - none */
   readonly volumes?: readonly k8s.Volume[];
-  /** @default - none */
+  /**
+   * Where the restore container mounts `volumes`, beside the backup scripts and the scratch volume.
+   * @default - none
+   */
   readonly volumeMounts?: readonly k8s.VolumeMount[];
   /** Size of the scratch volume. @default - a 2Gi emptyDir */
   readonly scratchSize?: string;

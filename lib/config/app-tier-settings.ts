@@ -71,7 +71,11 @@ export interface AppTierSettings {
    * not of its name.
    */
   readonly production: boolean;
-  /** @default - `<solution>-<environment>` */
+  /**
+   * Namespace the environment is deployed to and every object of it is placed in; a DNS label, none
+   * of `default`, `kube-system`, `kube-public`, `kube-node-lease`.
+   * @default - `<solution>-<environment>`
+   */
   readonly namespace?: string;
   /** What the application reads (R15): rendered into the `app-config-env` and `app-config-properties` ConfigMaps. */
   readonly application: ApplicationSettings;
@@ -79,9 +83,17 @@ export interface AppTierSettings {
   readonly api: ApiSettings;
   /** Model name (a DNS label) -> its model-serving service (R6). */
   readonly models: Record<string, ModelSettings>;
-  /** @default - no Ingress */
+  /**
+   * The environment's Ingress (R8): hosts, TLS and class; it routes to the web tier, or to the API
+   * where the solution has no web tier.
+   * @default - no Ingress
+   */
   readonly ingress?: IngressSettings;
-  /** @default - kube-dns pods in kube-system and NodeLocal DNSCache at 169.254.20.10 */
+  /**
+   * Where the environment's pods resolve names: the only DNS peers (UDP and TCP 53) their
+   * NetworkPolicies allow.
+   * @default - kube-dns pods in kube-system and NodeLocal DNSCache at 169.254.20.10
+   */
   readonly dns?: DnsSettings;
   /**
    * How the cluster's Prometheus Operator finds this environment's monitors and rules, alert

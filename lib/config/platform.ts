@@ -33,13 +33,19 @@ export interface EckSettings {
   readonly nodes?: number;
   /** Volume of each node. @default '100Gi' */
   readonly storage?: string;
-  /** @default - the cluster's default StorageClass */
+  /**
+   * StorageClass of each node's `elasticsearch-data` volume claim; a DNS subdomain.
+   * @default - the cluster's default StorageClass
+   */
   readonly storageClassName?: string;
   /** Of each Elasticsearch node (the JVM heap is sized from the memory limit). @default requests 1 CPU / 4Gi, limits 2 CPUs / 4Gi */
   readonly resources?: ResourceRequirements;
   /** Kibana pods. @default 1 */
   readonly kibanaReplicas?: number;
-  /** @default requests 200m / 1Gi, limits 1 CPU / 1Gi */
+  /**
+   * CPU and memory requests and limits of each Kibana pod's `kibana` container.
+   * @default requests 200m / 1Gi, limits 1 CPU / 1Gi
+   */
   readonly kibanaResources?: ResourceRequirements;
   /** Namespace of the ECK operator, which must reach Elasticsearch on 9200. @default 'elastic-system' */
   readonly operatorNamespace?: string;
@@ -83,9 +89,16 @@ export type ElasticsearchTarget =
 
 /** The log shipper: Fluent Bit as a DaemonSet on every node. */
 export interface ShipperSettings {
-  /** @default 'cr.fluentbit.io/fluent/fluent-bit:3.2.10' */
+  /**
+   * Fluent Bit image of the DaemonSet, pinned to a release tag (`latest` or a bare major is
+   * refused); its tag is the platform's version label.
+   * @default 'cr.fluentbit.io/fluent/fluent-bit:3.2.10'
+   */
   readonly image?: string;
-  /** @default requests 100m / 128Mi, limits 500m / 256Mi */
+  /**
+   * CPU and memory requests and limits of the Fluent Bit container on each node.
+   * @default requests 100m / 128Mi, limits 500m / 256Mi
+   */
   readonly resources?: ResourceRequirements;
   /** Its Elasticsearch user; the Secret is in the shipper's namespace. @default fluent-bit, Secret fluent-bit-elasticsearch key password */
   readonly credentials?: BasicCredentials;
@@ -126,13 +139,23 @@ export interface LoggingSettings {
   readonly retentionDays?: number;
   /** Data stream the shipper writes, and name of its index template, ILM policy and writer role (`<name>-writer`). @default 'k8s-logs' */
   readonly indexName?: string;
-  /** @default - see ShipperSettings */
+  /**
+   * The Fluent Bit DaemonSet: image, resources, Elasticsearch credentials and CA, disk buffer.
+   * @default - see ShipperSettings
+   */
   readonly shipper?: ShipperSettings;
   /** Image of the retention Job and of the shipper's wait for the index template. @default 'curlimages/curl:8.11.1' */
   readonly setupImage?: string;
-  /** @default - the workloads' defaults (kube-dns and NodeLocal DNSCache) */
+  /**
+   * Where the logging pods resolve names: the only DNS peers their NetworkPolicies allow.
+   * @default - the workloads' defaults (kube-dns and NodeLocal DNSCache)
+   */
   readonly dns?: DnsSettings;
-  /** @default - kube-prometheus-stack defaults */
+  /**
+   * How the cluster's Prometheus finds the logging monitors and rules (discovery labels, its
+   * namespace, the runbook base URL); `namespace` must be a DNS label.
+   * @default - kube-prometheus-stack defaults
+   */
   readonly monitoring?: MonitoringSettings;
 }
 

@@ -29,9 +29,16 @@ export interface StatefulSetOptions {
   readonly serviceName: string;
   /** Pods, each with its own claim `data-<name>-<i>`; scaling down keeps the claims of removed pods. */
   readonly replicas: number;
-  /** @default - not set: Kubernetes' `OrderedReady` */
+  /**
+   * How the StatefulSet starts and stops its pods: one at a time, each ready before the next
+   * (`OrderedReady`), or all at once (`Parallel`, where pods do not depend on each other).
+   * @default - not set: Kubernetes' `OrderedReady`
+   */
   readonly podManagementPolicy?: 'OrderedReady' | 'Parallel';
-  /** @default - not set: Kubernetes keeps 10 */
+  /**
+   * ControllerRevisions (old pod templates) the StatefulSet keeps for rollback.
+   * @default - not set: Kubernetes keeps 10
+   */
   readonly revisionHistoryLimit?: number;
   /** Each pod's persistent volume, the claim template `data` (mount it as volume `data`). */
   readonly storage: StorageOptions;

@@ -18,7 +18,12 @@ export enum DeliveryStrategy {
 
 /** Release strategy of a service, and the limits its automatic analysis enforces. */
 export interface DeliveryOptions {
-  /** @default DeliveryStrategy.ROLLING */
+  /**
+   * How a new version replaces the old: a Deployment's rolling update, or an Argo Rollouts
+   * blue-green or canary release; `canaryWeights` is refused unless canary, `scaleDownDelaySeconds`
+   * unless blue-green.
+   * @default DeliveryStrategy.ROLLING
+   */
   readonly strategy?: DeliveryStrategy;
   /**
    * Canary: the traffic percentages of the steps before 100%, increasing, each held for

@@ -61,7 +61,10 @@ export interface ProgressiveRolloutProps {
   readonly labels: StandardLabels;
   /** The resolved strategy and limits: `blueGreen` or `canary` (`rolling` is refused: that is a Deployment). */
   readonly delivery: ResolvedDelivery;
-  /** @default - none: an HPA owns the count (a Rollout without `spec.replicas` under an HPA, argo-rollouts #1864) */
+  /**
+   * Pods of the Rollout (`spec.replicas`), the service's fixed count where it has no HPA.
+   * @default - none: an HPA owns the count (a Rollout without `spec.replicas` under an HPA, argo-rollouts #1864)
+   */
   readonly replicas?: number;
   /** The pod template, as the Deployment would have it: Argo Rollouts adds its hash label to each version's pods. */
   readonly template: k8s.PodTemplateSpec;

@@ -41,7 +41,11 @@ export interface FluentBitProps {
   };
   /** A scope without namespace for the ClusterRole and its binding. */
   readonly clusterScope: Construct;
-  /** @default 'fluent-bit' */
+  /**
+   * Name of the DaemonSet, its ConfigMap and ServiceAccount (the ClusterRole and its binding are
+   * `<namespace>-<name>`): a Service name of at most 52 characters.
+   * @default 'fluent-bit'
+   */
   readonly name?: string;
 }
 

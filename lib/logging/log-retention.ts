@@ -9,12 +9,16 @@ import { Workload } from '../workload';
 import { LogStore } from './log-store';
 import { retentionRequests, RetentionOptions } from './retention';
 
+/** Props of {@link LogRetention}: the retention and index to install, and the Elasticsearch and image of the Job. */
 export interface LogRetentionProps extends RetentionOptions {
   /** The Elasticsearch to set up: its URL, setup credentials and CA. */
   readonly store: LogStore;
   /** curl image (a shell and curl). */
   readonly image: string;
-  /** @default 'log-retention' */
+  /**
+   * Name of the Job, its ConfigMap and ServiceAccount: a Service name of at most 52 characters.
+   * @default 'log-retention'
+   */
   readonly name?: string;
 }
 

@@ -14,9 +14,16 @@ import { Validator } from '../validation';
  * VerticalPodAutoscaler never recommends below `minAllowed` or above `maxAllowed`.
  */
 export interface VerticalScalingSettings {
-  /** @default - the container's requests */
+  /**
+   * Lowest CPU and memory the VPA may recommend for the main container (its `minAllowed`); above
+   * `maxAllowed` is refused.
+   * @default - the container's requests
+   */
   readonly minAllowed?: ComputeResources;
-  /** @default - twice the container's limits */
+  /**
+   * Highest CPU and memory the VPA may recommend for the main container (its `maxAllowed`).
+   * @default - twice the container's limits
+   */
   readonly maxAllowed?: ComputeResources;
 }
 
@@ -30,7 +37,10 @@ export interface StoreVerticalScalingProps {
   readonly containerName: string;
   /** The main container's requests and limits: the default bounds derive from them (minAllowed, maxAllowed). */
   readonly resources: ResourceRequirements;
-  /** @default - see VerticalScalingSettings */
+  /**
+   * The store's configured bounds of the recommendation (`verticalScaling` in its settings).
+   * @default - see VerticalScalingSettings
+   */
   readonly settings?: VerticalScalingSettings;
 }
 

@@ -27,7 +27,10 @@ export class Inventory {
    * Prefer {@link Inventory.of}, which collects the objects of a whole App.
    * @param objects - Every rendered API object of the App, in construct order.
    */
-  constructor(public readonly objects: readonly ManifestObject[]) {}
+  constructor(
+    /** Every rendered API object of the App, in construct order. */
+    public readonly objects: readonly ManifestObject[],
+  ) {}
 
   /** Objects of one API group and kind in a namespace. */
   public inNamespace(namespace: string, group: string, ...kinds: string[]): ManifestObject[] {

@@ -94,6 +94,7 @@ export interface SecurityContextJson {
 
 /** A liveness, readiness or startup probe: `probes-set` only checks that one is present. */
 export interface ProbeJson {
+  /** The probe's handler (`httpGet`, `tcpSocket`, `exec`, `grpc`) and timing fields, not read by the rules. */
   readonly [handler: string]: unknown;
 }
 
@@ -151,6 +152,7 @@ export interface ContainerJson {
 export interface VolumeJson {
   /** Volume name, which containers' `volumeMounts` refer to. */
   readonly name: string;
+  /** The volume's source (`emptyDir`, `hostPath`, `configMap`, `secret`, ...); its key is what the rules read. */
   readonly [source: string]: unknown;
 }
 
@@ -200,6 +202,7 @@ export interface KubeJson {
   readonly kind: string;
   /** Name, namespace, labels and annotations. */
   readonly metadata?: ObjectMetaJson;
+  /** The kind's other top-level fields (`spec`, `data`, `rules`, ...), read by the rules that know the kind. */
   readonly [field: string]: unknown;
 }
 
@@ -247,7 +250,12 @@ export class ManifestObject implements TypeMeta {
    * @param apiObject - The cdk8s construct the object came from: its chart, context and construct path.
    * @param json - The object as rendered (`ApiObject.toJson()`), what the rules inspect.
    */
-  private constructor(public readonly apiObject: ApiObject, public readonly json: KubeJson) {
+  private constructor(
+    /** The cdk8s construct the object came from: its chart, context (environment) and construct path. */
+    public readonly apiObject: ApiObject,
+    /** The object as rendered (`ApiObject.toJson()`): what `kubectl apply` receives and the rules inspect. */
+    public readonly json: KubeJson,
+  ) {
     this.apiVersion = json.apiVersion ?? apiObject.apiVersion;
     this.kind = json.kind ?? apiObject.kind;
     this.name = json.metadata?.name ?? apiObject.name;

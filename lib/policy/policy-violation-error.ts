@@ -8,7 +8,10 @@ export class PolicyViolationError extends Error {
    * @param errors - Every validation error of the App, one line each: `[<construct path>] <error>`
    * (a policy violation's error is its `Violation` line).
    */
-  constructor(public readonly errors: readonly string[]) {
+  constructor(
+    /** Every validation error of the App, one line each: `[<construct path>] <error>`. */
+    public readonly errors: readonly string[],
+  ) {
     super(`Validation failed with the following errors:\n  ${errors.join('\n  ')}`);
     this.name = 'PolicyViolationError';
   }

@@ -27,7 +27,11 @@ export interface EnvironmentAppProps {
    * @default - each workload's default (DEFAULT_DNS_PEERS: kube-dns pods, NodeLocal DNSCache)
    */
   readonly dnsPeers?: readonly NetworkPeer[];
-  /** @default - the monitoring defaults (see MonitoringSettings) */
+  /**
+   * The environment's monitoring settings, set as the App's monitoring context: every PodMonitor,
+   * PrometheusRule and AlertmanagerConfig takes its discovery labels from it, the alerts their thresholds.
+   * @default - the monitoring defaults (see MonitoringSettings)
+   */
   readonly monitoring?: EnvironmentMonitoringSettings;
   /**
    * Where the stores' backups go; every store backs up when set.

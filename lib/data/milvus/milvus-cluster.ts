@@ -21,9 +21,16 @@ import { MILVUS_PORTS } from './ports';
 
 /** Pods and resources of one Milvus role. */
 export interface MilvusComponentOptions {
-  /** @default 1 (proxy: 2) */
+  /**
+   * Pods of the role's Deployment: 1 to 3 for mixCoord (active-standby beyond 1), 1 to 100 for
+   * the others.
+   * @default 1 (proxy: 2)
+   */
   readonly replicas?: number;
-  /** @default - the role's entry of {@link DEFAULT_COMPONENT_RESOURCES} */
+  /**
+   * CPU and memory requests and limits of each pod of the role.
+   * @default - the role's entry of {@link DEFAULT_COMPONENT_RESOURCES}
+   */
   readonly resources?: ResourceRequirements;
 }
 
@@ -34,9 +41,16 @@ export interface KafkaOptions {
    * @default 3
    */
   readonly replicas?: number;
-  /** @default { size: '50Gi' } */
+  /**
+   * Volume of each Kafka node, which holds the message log for `retentionHours`; size in binary
+   * units (`50Gi`).
+   * @default { size: '50Gi' }
+   */
   readonly storage?: StorageOptions;
-  /** @default requests 500m / 2Gi, limits 2 CPU / 4Gi */
+  /**
+   * CPU and memory requests and limits of each Kafka node's container.
+   * @default requests 500m / 2Gi, limits 2 CPU / 4Gi
+   */
   readonly resources?: ResourceRequirements;
   /** An `apache/kafka` image 3.7 to 3.9. @default 'apache/kafka:3.8.0' */
   readonly image?: string;
@@ -53,6 +67,7 @@ export interface MessageQueueOptions {
   readonly kafka: KafkaOptions;
 }
 
+/** Props of {@link MilvusCluster}: what it shares with standalone, the message queue, pods and resources per role. */
 export interface MilvusClusterProps extends MilvusCommonProps {
   /** Required: a cluster's proxies, data and query nodes exchange every insert through it. */
   readonly messageQueue: MessageQueueOptions;
@@ -62,13 +77,26 @@ export interface MilvusClusterProps extends MilvusCommonProps {
    * @default { replicas: 1 }
    */
   readonly mixCoord?: MilvusComponentOptions;
-  /** @default { replicas: 2 } */
+  /**
+   * Proxies: they serve clients on 19530 behind the Service `<name>`; two keep it up through the
+   * loss of a pod.
+   * @default { replicas: 2 }
+   */
   readonly proxy?: MilvusComponentOptions;
-  /** @default { replicas: 1 } */
+  /**
+   * Query nodes: they load segments and indexes (cached under /var/lib/milvus) and run searches.
+   * @default { replicas: 1 }
+   */
   readonly queryNode?: MilvusComponentOptions;
-  /** @default { replicas: 1 } */
+  /**
+   * Data nodes: they consume inserts from Kafka and flush them as segments to object storage.
+   * @default { replicas: 1 }
+   */
   readonly dataNode?: MilvusComponentOptions;
-  /** @default { replicas: 1 } */
+  /**
+   * Index nodes: they build the indexes of flushed segments (in their local cache).
+   * @default { replicas: 1 }
+   */
   readonly indexNode?: MilvusComponentOptions;
   /**
    * Size limit of the local cache (emptyDir at /var/lib/milvus) of query and index nodes, which

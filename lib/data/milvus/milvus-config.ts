@@ -13,7 +13,10 @@ export interface MilvusObjectStorageSettings {
   readonly bucket: string;
   /** HTTPS to the S3 API: false for the MinIO run here, the external bucket's `useSSL` (true by default). */
   readonly useSSL: boolean;
-  /** @default - none */
+  /**
+   * Region of the bucket (`minio.region`): the external bucket's `region`.
+   * @default - none
+   */
   readonly region?: string;
 }
 

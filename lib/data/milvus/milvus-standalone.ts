@@ -17,8 +17,12 @@ import { MilvusMinio } from './minio';
 import { resolveObjectStorage } from './object-storage';
 import { MilvusCommonProps, resolveCommon } from './options';
 
+/** Props of {@link MilvusStandalone}: what it shares with a cluster, and the one Milvus pod's resources and volume. */
 export interface MilvusStandaloneProps extends MilvusCommonProps {
-  /** @default requests 1 CPU / 4Gi, limits 4 CPU / 8Gi */
+  /**
+   * CPU and memory requests and limits of the Milvus pod, which runs every role in one process.
+   * @default requests 1 CPU / 4Gi, limits 4 CPU / 8Gi
+   */
   readonly resources?: ResourceRequirements;
   /**
    * Volume at /var/lib/milvus: RocksMQ (the write-ahead log of recent inserts) and the local

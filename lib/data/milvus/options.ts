@@ -17,9 +17,15 @@ export interface MinioOptions {
    * @default 1
    */
   readonly replicas?: number;
-  /** @default { size: '100Gi' } */
+  /**
+   * Volume of each MinIO pod (one drive each); size in binary units (`100Gi`; `100G` is refused).
+   * @default { size: '100Gi' }
+   */
   readonly storage?: StorageOptions;
-  /** @default requests 250m / 1Gi, limits 2 CPU / 4Gi */
+  /**
+   * CPU and memory requests and limits of each MinIO pod's container.
+   * @default requests 250m / 1Gi, limits 2 CPU / 4Gi
+   */
   readonly resources?: ResourceRequirements;
   /**
    * Bucket Milvus keeps its segments and indexes in (Milvus creates it).
@@ -33,7 +39,10 @@ export interface MinioOptions {
    * @default - none
    */
   readonly fileBuckets?: readonly string[];
-  /** @default 'minio/minio:RELEASE.2023-03-20T20-16-18Z' */
+  /**
+   * MinIO image, pinned to a release tag (`latest` is refused).
+   * @default 'minio/minio:RELEASE.2023-03-20T20-16-18Z'
+   */
   readonly image?: string;
 }
 
@@ -47,9 +56,16 @@ export interface ExternalObjectStorageOptions {
   readonly accessKeySecret: SecretKeyRef;
   /** Secret access key. */
   readonly secretKeySecret: SecretKeyRef;
-  /** @default true */
+  /**
+   * Reach the S3 API over HTTPS (`minio.useSSL` in Milvus' `user.yaml`); also picks the port when the
+   * endpoint names none: 443 with SSL, 80 without.
+   * @default true
+   */
   readonly useSSL?: boolean;
-  /** @default - none: the SDK's default region */
+  /**
+   * Region of the bucket (`minio.region` in `user.yaml`), a region name such as `eu-central-1`.
+   * @default - none: the SDK's default region
+   */
   readonly region?: string;
   /**
    * Addresses the endpoint resolves to, for the egress NetworkPolicy (a NetworkPolicy cannot name
@@ -61,9 +77,16 @@ export interface ExternalObjectStorageOptions {
 
 /** Where Milvus keeps segments and indexes: exactly one of `minio` and `external`. */
 export interface ObjectStorageOptions {
-  /** @default - none (then `external` is required) */
+  /**
+   * Run MinIO here, as the StatefulSet `<name>-minio`, and keep Milvus' bucket in it; refused
+   * together with `external`.
+   * @default - none (then `external` is required)
+   */
   readonly minio?: MinioOptions;
-  /** @default - none (then `minio` is required) */
+  /**
+   * Use an S3-compatible bucket outside the cluster; refused together with `minio`.
+   * @default - none (then `minio` is required)
+   */
   readonly external?: ExternalObjectStorageOptions;
 }
 
@@ -89,7 +112,10 @@ export interface MilvusCommonProps {
    * @default { size: '10Gi' }
    */
   readonly etcdStorage?: StorageOptions;
-  /** @default requests 250m / 512Mi, limits 1 CPU / 2Gi */
+  /**
+   * CPU and memory requests and limits of each etcd member's container.
+   * @default requests 250m / 512Mi, limits 1 CPU / 2Gi
+   */
   readonly etcdResources?: ResourceRequirements;
   /**
    * An etcd image tagged v3.5.11 or later (`quay.io/coreos/etcd`, `gcr.io/etcd-development/etcd`

@@ -40,7 +40,11 @@ export interface MySqlServerSettings {
   readonly replicationUser: string;
   /** Password of {@link MySqlServerSettings.replicationUser} (`MYSQL_REPLICATION_PASSWORD`). */
   readonly replicationPasswordSecret: SecretKeyRef;
-  /** @default - no application account */
+  /**
+   * The application's account with all privileges on `database` (`MYSQL_APP_USER`,
+   * `MYSQL_APP_PASSWORD` from its Secret), created on the primary and present on every replica.
+   * @default - no application account
+   */
   readonly appUser?: MySqlAppUser;
   /** ConfigMap `<baseName>-config` whose `server.cnf` is mounted in /etc/mysql/conf.d. */
   readonly configMapName: string;
@@ -48,7 +52,11 @@ export interface MySqlServerSettings {
   readonly scriptsConfigMapName: string;
   /** SHA-256 of the configuration and scripts: a change rolls the pods. */
   readonly configChecksum: string;
-  /** @default - see VerticalScalingSettings */
+  /**
+   * Bounds of the VerticalPodAutoscaler's recommendation for each StatefulSet's `mysql` container
+   * (recommendation only: pods are never evicted).
+   * @default - see VerticalScalingSettings
+   */
   readonly verticalScaling?: VerticalScalingSettings;
 }
 

@@ -71,7 +71,11 @@ export interface PostgresServerProps {
   readonly passwordSecret: SecretKeyRef;
   /** LOGIN REPLICATION role the standbys stream as (`REPLICATION_USER`). */
   readonly replicationUser: string;
-  /** @default - no replication role can log in */
+  /**
+   * Password of `replicationUser` (`REPLICATION_PASSWORD` of the init containers; a standby's
+   * `PGPASSWORD`); {@link Postgres} refuses standbys without it.
+   * @default - no replication role can log in
+   */
   readonly replicationPasswordSecret?: SecretKeyRef;
   /** ConfigMap `<name>-config` (postgresql.conf, tuning.conf, pg_hba.conf, pg_ident.conf), mounted read-only. */
   readonly configMapName: string;
@@ -81,7 +85,11 @@ export interface PostgresServerProps {
   readonly configChecksum: string;
   /** Selector labels of pods this one should not share a node or zone with (a standby avoids its primary). @default - none */
   readonly avoid?: Readonly<Record<string, string>>;
-  /** @default - see VerticalScalingSettings */
+  /**
+   * Bounds of the VerticalPodAutoscaler's recommendation for the `postgres` container
+   * (recommendation only: pods are never evicted).
+   * @default - see VerticalScalingSettings
+   */
   readonly verticalScaling?: VerticalScalingSettings;
   /** Continuous WAL archiving: restic, the backup scripts and the wal-shipper sidecar in the pod. @default - none */
   readonly walArchiving?: WalArchiving;

@@ -11,6 +11,7 @@ import { RedisClusterBootstrap } from './redis-cluster-bootstrap';
 import { checksumOf, redisConfigFiles, RedisServerOptions, resolveRedisSettings } from './redis-settings';
 import { RedisServers } from './redis-servers';
 
+/** Props of {@link RedisCluster}: the server options every member shares, and the cluster's shape. */
 export interface RedisClusterProps extends RedisServerOptions {
   /**
    * Masters: the hash slots are split among them. Redis Cluster needs at least 3.

@@ -10,6 +10,7 @@ import { ServiceEndpoint } from '../../workload';
 import { checksumOf, redisConfigFiles, RedisServerOptions, resolveRedisSettings } from './redis-settings';
 import { RedisServers } from './redis-servers';
 
+/** Props of {@link Redis}: the server options the primary and its replicas share, and the number of replicas. */
 export interface RedisProps extends RedisServerOptions {
   /**
    * Read replicas of the primary (`replicaof`), behind the Service `<name>-read`. 0 is a single

@@ -138,6 +138,8 @@ export interface DingTalkAdapterSettings {
    */
   readonly replicas?: number;
   /**
+   * CPU and memory requests and limits of the adapter container (the init container has its own,
+   * fixed ones).
    * @default requests 50m CPU / 32Mi, limits 200m CPU / 128Mi
    */
   readonly resources?: ResourceRequirements;

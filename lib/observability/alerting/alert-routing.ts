@@ -50,6 +50,7 @@ export const INHIBITION_EQUAL_LABELS: readonly string[] = ['namespace', 'job', '
  */
 export const DEFAULT_GROUP_BY: readonly string[] = ['alertname', 'namespace', 'job'];
 
+/** Properties of {@link AlertRouting}: the environment's `monitoring.alerting` settings and the object's name. */
 export interface AlertRoutingProps extends AlertRoutingSettings {
   /** Name of the AlertmanagerConfig. @default 'alert-routing' */
   readonly name?: string;

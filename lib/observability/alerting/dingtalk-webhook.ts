@@ -27,9 +27,16 @@ export interface DingTalkTarget {
   readonly name: string;
   /** Secret key holding the robot's webhook URL (with its access token). */
   readonly urlSecret: SecretKeyRef;
-  /** @default - unsigned requests */
+  /**
+   * Secret key holding the robot's signing secret (`SEC...`), where the robot is set to sign; passed
+   * to the init container as an environment variable and written into the adapter's config.
+   * @default - unsigned requests
+   */
   readonly signSecret?: SecretKeyRef;
-  /** @default false */
+  /**
+   * Mention everyone in the group (`mention: all: true` in the target's config).
+   * @default false
+   */
   readonly mentionAll?: boolean;
 }
 
@@ -46,13 +53,27 @@ export interface DingTalkWebhookProps {
    * `-` and `_`). At least one.
    */
   readonly targets: readonly DingTalkTarget[];
-  /** @default DEFAULT_DINGTALK_IMAGE */
+  /**
+   * The adapter's image, pinned to a release tag (`latest` or a bare major is refused); its tag is
+   * the `app.kubernetes.io/version` label.
+   * @default DEFAULT_DINGTALK_IMAGE
+   */
   readonly image?: string;
-  /** @default DEFAULT_DINGTALK_INIT_IMAGE */
+  /**
+   * Image of the init container that renders the config from the Secrets; needs a POSIX shell and
+   * must be pinned to a release tag.
+   * @default DEFAULT_DINGTALK_INIT_IMAGE
+   */
   readonly initImage?: string;
-  /** @default 1 */
+  /**
+   * Pods of the Deployment, 1 to 10.
+   * @default 1
+   */
   readonly replicas?: number;
-  /** @default requests 50m CPU / 32Mi, limits 200m CPU / 128Mi */
+  /**
+   * CPU and memory requests and limits of the adapter container.
+   * @default requests 50m CPU / 32Mi, limits 200m CPU / 128Mi
+   */
   readonly resources?: ResourceRequirements;
 }
 

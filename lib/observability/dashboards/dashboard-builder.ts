@@ -32,7 +32,10 @@ export interface PanelSpec {
   readonly title: string;
   /** What it shows and how to read it: the panel's (i) tooltip. */
   readonly description: string;
-  /** @default 'timeseries' */
+  /**
+   * Grafana panel type: a time series graph, or a stat showing each series' last value.
+   * @default 'timeseries'
+   */
   readonly kind?: 'timeseries' | 'stat';
   /** Grafana unit id (`percentunit`, `s`, `bytes`, `reqps`, `cps`, `short`). */
   readonly unit: string;
@@ -40,9 +43,15 @@ export interface PanelSpec {
   readonly queries: readonly QuerySpec[];
   /** Columns of the 24-column grid. @default 8 */
   readonly width?: number;
-  /** @default - from the data */
+  /**
+   * Lower end of the value axis, in the panel's `unit` (`fieldConfig.defaults.min`).
+   * @default - from the data
+   */
   readonly min?: number;
-  /** @default - from the data */
+  /**
+   * Upper end of the value axis, in the panel's `unit` (`fieldConfig.defaults.max`).
+   * @default - from the data
+   */
   readonly max?: number;
   /** A threshold every series is read against, drawn as a dashed line (an alert's threshold). @default - none */
   readonly threshold?: number;

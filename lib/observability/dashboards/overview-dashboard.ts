@@ -30,7 +30,11 @@ export interface OverviewOptions {
   readonly thresholds: ResolvedAlertThresholds;
   /** `job` -> p95 latency threshold (seconds) of each service serving the app metrics contract. */
   readonly latencyP95Seconds: Readonly<Record<string, number>>;
-  /** @default - no business row */
+  /**
+   * The solution's business metrics: one panel each in a `Business (<solution>)` row after the
+   * system and application rows.
+   * @default - no business row
+   */
   readonly business?: BusinessMonitoring;
 }
 

@@ -35,13 +35,22 @@ export interface ExporterContainerProps {
   readonly image: string;
   /** Port the exporter listens on, named {@link METRICS_PORT_NAME}. */
   readonly port: number;
-  /** @default - the image's arguments */
+  /**
+   * Arguments of the exporter container (its `args`: flags such as `--web.listen-address`).
+   * @default - the image's arguments
+   */
   readonly args?: string[];
   /** Settings and Secret references (never values). @default - none */
   readonly env?: k8s.EnvVar[];
-  /** @default DEFAULT_EXPORTER_RESOURCES */
+  /**
+   * CPU and memory requests and limits of the sidecar container.
+   * @default DEFAULT_EXPORTER_RESOURCES
+   */
   readonly resources?: ResourceRequirements;
-  /** @default '/metrics' */
+  /**
+   * HTTP path the exporter serves metrics on: the path of the PodMonitor endpoint that scrapes it.
+   * @default '/metrics'
+   */
   readonly metricsPath?: string;
 }
 

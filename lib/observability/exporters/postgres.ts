@@ -14,7 +14,10 @@ export interface PostgresExporterOptions {
   readonly passwordSecret: SecretKeyRef;
   /** Port of the server in the same pod. */
   readonly postgresPort: number;
-  /** @default 'postgres' */
+  /**
+   * Database the exporter connects to (the path of its `DATA_SOURCE_URI`).
+   * @default 'postgres'
+   */
   readonly database?: string;
 }
 

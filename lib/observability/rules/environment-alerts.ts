@@ -22,9 +22,16 @@ export interface HttpServiceMonitoring {
 
 /** Props of {@link EnvironmentAlerts}. */
 export interface EnvironmentAlertsProps {
-  /** @default - `<namespace>-alerts` */
+  /**
+   * Name of the PrometheusRule holding the environment's alerts.
+   * @default - `<namespace>-alerts`
+   */
   readonly name?: string;
-  /** @default - the chart's namespace */
+  /**
+   * The environment's namespace: every alert's selectors are limited to it. Refused when neither
+   * this nor the chart sets one.
+   * @default - the chart's namespace
+   */
   readonly namespace?: string;
   /** `job` of every workload Prometheus scrapes in the namespace: each must keep a target. */
   readonly scrapedJobs: readonly string[];
@@ -32,9 +39,17 @@ export interface EnvironmentAlertsProps {
   readonly httpServices: readonly HttpServiceMonitoring[];
   /** The API's job, whose traffic tells whether business should be flowing. */
   readonly apiJob: string;
-  /** @default - no business alerts */
+  /**
+   * The solution's business metrics and alerts, added as the `<solution>-business` rule group, with
+   * their thresholds from `monitoring.thresholds.business` over the solution's defaults.
+   * @default - no business alerts
+   */
   readonly business?: BusinessMonitoring;
-  /** @default - `monitoring.thresholds` of the environment (the App's monitoring context), else the defaults */
+  /**
+   * Thresholds of the alerts (ratios as fractions, latencies in seconds), each over its default;
+   * values out of range are refused.
+   * @default - `monitoring.thresholds` of the environment (the App's monitoring context), else the defaults
+   */
   readonly thresholds?: AlertThresholds;
 }
 

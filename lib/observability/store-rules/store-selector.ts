@@ -14,7 +14,10 @@ export class StoreSeries {
   }
 
   /** @param namespace `namespace` matcher of every selector; none when undefined (a chart without namespace). */
-  constructor(public readonly namespace?: string) {}
+  constructor(
+    /** Namespace every selector is limited to (`namespace="..."`); undefined for a chart without namespace. */
+    public readonly namespace?: string,
+  ) {}
 
   /** `metric{namespace="...", job="..."}` (or `job=~"a|b"`), plus `extra` matchers. */
   public select(metric: string, jobs: readonly string[], ...extra: string[]): string {
