@@ -35,13 +35,22 @@ function findPackageRoot(): string {
   }
 }
 
+/** Asset texts by path, read once per process. */
+const assetTexts = new Map<string, string>();
+
 /**
  * Reads a file shipped with the package, by its path from the package root
  * (`lib/data/mysql/replication.sh`): the shell scripts that run inside containers live as real
  * files beside their construct, are tested as scripts, and are loaded here at synth time.
  */
 export function readAsset(pathFromRoot: string): string {
-  return readFileSync(join(findPackageRoot(), pathFromRoot), 'utf8');
+  // Every environment of a synth reads the same scripts: each file is read once per process.
+  let text = assetTexts.get(pathFromRoot);
+  if (text === undefined) {
+    text = readFileSync(join(findPackageRoot(), pathFromRoot), 'utf8');
+    assetTexts.set(pathFromRoot, text);
+  }
+  return text;
 }
 
 /** Every `.sh` file of a folder shipped with the package, by file name, in name order. */

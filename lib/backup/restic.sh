@@ -22,6 +22,16 @@ LOCK_WAIT_SECONDS="${LOCK_WAIT_SECONDS:-600}"
 log() { printf '%s %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
+# Microseconds since the epoch, for throughput figures.
+now_us() { date +%s%6N; }
+
+# Logs bytes $2 moved in microseconds $3 by step $1 as MB/s (the tests and the README read these lines).
+log_throughput() {
+  local what=$1 bytes=$2 us=$3
+  (( us > 0 )) || us=1
+  log "$what: $bytes bytes in $(awk -v u="$us" 'BEGIN { printf "%.2f", u / 1e6 }') s, $(awk -v b="$bytes" -v u="$us" 'BEGIN { printf "%.1f", b / 1048576 / (u / 1e6) }') MB/s"
+}
+
 # Every stage of the last pipeline succeeded. Call as `pipeline_ok "${PIPESTATUS[@]}"` right after it.
 pipeline_ok() {
   local status

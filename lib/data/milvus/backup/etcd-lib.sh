@@ -62,9 +62,3 @@ etcd_snapshot_line() {
   printf '%s\n' "$line"
 }
 
-now_us() { date +%s%6N; }
-log_throughput() {
-  local what=$1 bytes=$2 us=$3
-  (( us > 0 )) || us=1
-  log "$what: $bytes bytes in $(awk -v u="$us" 'BEGIN { printf "%.2f", u / 1e6 }') s, $(awk -v b="$bytes" -v u="$us" 'BEGIN { printf "%.1f", b / 1048576 / (u / 1e6) }') MB/s"
-}

@@ -35,6 +35,8 @@ set -euo pipefail
 # shellcheck source-path=SCRIPTDIR
 # shellcheck source=../../../backup/restic.sh
 . "${BACKUP_LIB:-$(dirname "$0")/restic.sh}"
+# shellcheck source=SCRIPTDIR/milvus-lib.sh
+. "$(dirname "$0")/milvus-lib.sh"
 
 (( $# > 0 )) || die 'usage: milvus-backup.sh collections|files..., but no kind was given'
 for kind in "$@"; do
@@ -42,47 +44,10 @@ for kind in "$@"; do
 done
 [[ -n "${RESTIC_REPOSITORY:-}" ]] || die 'RESTIC_REPOSITORY is empty'
 [[ -n "${SCRATCH_DIR:-}" && -d "$SCRATCH_DIR" && -w "$SCRATCH_DIR" ]] || die "SCRATCH_DIR '${SCRATCH_DIR:-}' is not a writable directory"
-[[ -n "${MINIO_ENDPOINT:-}" && -n "${MINIO_ACCESS_KEY:-}" && -n "${MINIO_SECRET_KEY:-}" ]] || die 'MINIO_ENDPOINT, MINIO_ACCESS_KEY and MINIO_SECRET_KEY are required'
 keep_days=${KEEP_FULL_DAYS:-30}
-config=${MILVUS_BACKUP_CONFIG:-/backup/config/backup.yaml}
 backup_bucket=${MILVUS_BACKUP_BUCKET:-milvus-backup}
 backup_root=${MILVUS_BACKUP_ROOT:-backup}
-# mc reads an alias from MC_HOST_<alias>: the credentials stay out of argv (ps) and out of files.
-export MC_HOST_src="${MINIO_SCHEME:-http}://${MINIO_ACCESS_KEY}:${MINIO_SECRET_KEY}@${MINIO_ENDPOINT}"
-
-now_us() { date +%s%6N; }
-log_throughput() {
-  local what=$1 bytes=$2 us=$3
-  (( us > 0 )) || us=1
-  log "$what: $bytes bytes in $(awk -v u="$us" 'BEGIN { printf "%.2f", u / 1e6 }') s, $(awk -v b="$bytes" -v u="$us" 'BEGIN { printf "%.1f", b / 1048576 / (u / 1e6) }') MB/s"
-}
-tree_bytes() { if [[ -d "$1" ]]; then find "$1" -type f -printf '%s\n' | awk '{ s += $1 } END { print s + 0 }'; else echo 0; fi; }
-tree_files() { if [[ -d "$1" ]]; then find "$1" -type f | wc -l; else echo 0; fi; }
-
-# milvus-backup SUBCOMMAND ARGS...: its CLI exits 0 whatever happened and prints the response's
-# message on a line of its own, `success` when the request succeeded; its log goes to stderr here.
-milvus_backup() {
-  local out status=0
-  out=$(milvus-backup "$@" --config "$config" 2>&1) || status=$?
-  printf '%s\n' "$out" >&2
-  (( status == 0 )) || return "$status"
-  grep -qx 'success' <<<"$out"
-}
-
-# A mirrored milvus-backup folder $1 is whole: its meta says BACKUP_SUCCESS and its binlogs hold at
-# least the bytes the meta records. Prints that byte count.
-check_backup_folder() {
-  local dir=$1 meta size got
-  meta="$dir/meta/backup_meta.json"
-  [[ -s "$meta" ]] || { log "$dir has no meta/backup_meta.json: incomplete"; return 1; }
-  # encoding/json output of BackupInfo: "state_code":2 is BACKUP_SUCCESS; "size" sums every binlog copied.
-  grep -q '"state_code":2[,}]' "$meta" || { log "$meta does not record state BACKUP_SUCCESS: $(head -c 300 "$meta")"; return 1; }
-  size=$(grep -o '"size":[0-9]*' "$meta" | head -n 1 | cut -d: -f2)
-  [[ "$size" =~ ^[0-9]+$ ]] || { log "$meta records no size"; return 1; }
-  got=$(tree_bytes "$dir/binlogs")
-  (( got >= size )) || { log "$dir/binlogs holds $got bytes but the backup records $size: binlogs are missing"; return 1; }
-  echo "$size"
-}
+mc_source_alias
 
 # Backs up the folders $3... of $work as one snapshot with tag $1 (and the tags $2, space-separated).
 store_snapshot() {

@@ -25,6 +25,8 @@ set -euo pipefail
 # shellcheck source-path=SCRIPTDIR
 # shellcheck source=../../../backup/restic.sh
 . "${BACKUP_LIB:-$(dirname "$0")/restic.sh}"
+# shellcheck source=SCRIPTDIR/milvus-lib.sh
+. "$(dirname "$0")/milvus-lib.sh"
 
 mode=${1:-}
 wanted=${2:-latest}
@@ -32,27 +34,11 @@ wanted=${2:-latest}
 [[ "$wanted" == latest || "$wanted" =~ ^[0-9a-f]{8,64}$ ]] || die "the snapshot must be latest or a snapshot id, but '$wanted' was given"
 [[ -n "${RESTIC_REPOSITORY:-}" ]] || die 'RESTIC_REPOSITORY is empty'
 [[ -n "${SCRATCH_DIR:-}" && -d "$SCRATCH_DIR" && -w "$SCRATCH_DIR" ]] || die "SCRATCH_DIR '${SCRATCH_DIR:-}' is not a writable directory"
-config=${MILVUS_BACKUP_CONFIG:-/backup/config/backup.yaml}
 backup_bucket=${MILVUS_BACKUP_BUCKET:-milvus-backup}
 backup_root=${MILVUS_BACKUP_ROOT:-backup}
 if [[ "$mode" == restore ]]; then
-  [[ -n "${MINIO_ENDPOINT:-}" && -n "${MINIO_ACCESS_KEY:-}" && -n "${MINIO_SECRET_KEY:-}" ]] || die 'MINIO_ENDPOINT, MINIO_ACCESS_KEY and MINIO_SECRET_KEY are required'
-  # mc reads an alias from MC_HOST_<alias>: the credentials stay out of argv (ps) and out of files.
-  export MC_HOST_src="${MINIO_SCHEME:-http}://${MINIO_ACCESS_KEY}:${MINIO_SECRET_KEY}@${MINIO_ENDPOINT}"
+  mc_source_alias
 fi
-
-tree_bytes() { if [[ -d "$1" ]]; then find "$1" -type f -printf '%s\n' | awk '{ s += $1 } END { print s + 0 }'; else echo 0; fi; }
-tree_files() { if [[ -d "$1" ]]; then find "$1" -type f | wc -l; else echo 0; fi; }
-
-# milvus-backup SUBCOMMAND ARGS...: its CLI exits 0 whatever happened and prints the response's
-# message on a line of its own, `success` when the request succeeded.
-milvus_backup() {
-  local out status=0
-  out=$(milvus-backup "$@" --config "$config" 2>&1) || status=$?
-  printf '%s\n' "$out" >&2
-  (( status == 0 )) || return "$status"
-  grep -qx 'success' <<<"$out"
-}
 
 # The promoted snapshot with tag $1 to use ($2: id or "latest"); prints its JSON line.
 snapshot_line() {
@@ -66,20 +52,6 @@ snapshot_line() {
   printf '%s\n' "$line"
 }
 
-# The restored milvus-backup folder $1 is whole: BACKUP_SUCCESS, binlogs of at least the bytes its
-# meta records, and exactly the bytes= the snapshot was tagged with (the same check at backup time).
-check_backup_folder() {
-  local dir=$1 recorded=$2 meta size got
-  meta="$dir/meta/backup_meta.json"
-  [[ -s "$meta" ]] || die "$dir has no meta/backup_meta.json: incomplete"
-  grep -q '"state_code":2[,}]' "$meta" || die "$meta does not record state BACKUP_SUCCESS"
-  size=$(grep -o '"size":[0-9]*' "$meta" | head -n 1 | cut -d: -f2)
-  [[ "$size" =~ ^[0-9]+$ ]] || die "$meta records no size"
-  [[ "$size" == "$recorded" ]] || die "$meta records $size bytes but the snapshot was tagged bytes=$recorded"
-  got=$(tree_bytes "$dir/binlogs")
-  (( got >= size )) || die "$dir/binlogs holds $got bytes but the backup records $size: binlogs are missing"
-}
-
 restic_prepare "$RESTIC_REPOSITORY"
 work=$(mktemp -d "$SCRATCH_DIR/milvus-restore.XXXXXX")
 trap 'rm -rf "$work"' EXIT
@@ -91,7 +63,9 @@ bytes=$(snapshot_tag "$line" bytes)
 [[ "$name" =~ ^backup_[0-9]{8}_[0-9]{6}$ && "$bytes" =~ ^[0-9]+$ ]] || die "snapshot $id has no backup=/bytes= tags"
 started=$(date +%s)
 restic_in "$RESTIC_REPOSITORY" restore "$id" --target "$work" >&2 || die "restic restore of $id failed"
-check_backup_folder "$work/$name" "$bytes"
+# The same check as at backup time, and exactly the bytes= the snapshot was tagged with.
+size=$(check_backup_folder "$work/$name") || die "snapshot $id does not hold milvus-backup $name whole"
+[[ "$size" == "$bytes" ]] || die "$work/$name/meta/backup_meta.json records $size bytes but the snapshot was tagged bytes=$bytes"
 log "snapshot $id holds milvus-backup $name whole ($bytes bytes of binlogs), restored from restic in $(( $(date +%s) - started ))s"
 
 if [[ "$mode" == test ]]; then

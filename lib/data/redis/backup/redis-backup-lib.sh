@@ -49,15 +49,6 @@ redis_snapshot_id() {
   printf '%s\n' "$id"
 }
 
-# Microseconds since the epoch, for throughput figures.
-now_us() { date +%s%6N; }
-
-# Logs bytes $2 moved in microseconds $3 by step $1 as MB/s.
-log_throughput() {
-  local what=$1 bytes=$2 us=$3
-  (( us > 0 )) || us=1
-  log "$what: $bytes bytes in $(awk -v u="$us" 'BEGIN { printf "%.2f", u / 1e6 }') s, $(awk -v b="$bytes" -v u="$us" 'BEGIN { printf "%.1f", b / 1048576 / (u / 1e6) }') MB/s"
-}
 
 # Starts a throw-away redis-server on unix socket $2 (no TCP port) over data directory $1, loading
 # RDB file $3 of it, with no saving of its own; extra arguments follow. Sets SCRATCH_PID (a child of
