@@ -99,3 +99,23 @@ export interface StoreBackupSettings {
    */
   readonly schedules?: BackupScheduleSettings;
 }
+
+/**
+ * Where a database's daily full backup reads the data:
+ * - `server`: through the server (mysqldump; pg_basebackup), from any node;
+ * - `volume`: the files of the replica's (standby's) data volume, read by a job on that pod's node
+ *   (MySQL: Percona XtraBackup, MariaDB: mariadb-backup; PostgreSQL: the backup API with restic's
+ *   file mode), restored file by file: faster restores (for MySQL the path that meets the
+ *   point-in-time target at prod size).
+ */
+export type FullBackupSource = 'server' | 'volume';
+
+/** A database's backup options (MySQL, PostgreSQL): the schedules and where the full backup reads from. */
+export interface DatabaseBackupSettings extends StoreBackupSettings {
+  /**
+   * Where the daily full backup reads the data. `volume` needs ReadWriteOnce volumes (not
+   * ReadWriteOncePod): the backup job mounts the replica's (standby's) claim read-only on its node.
+   * @default 'server'
+   */
+  readonly fullBackupSource?: FullBackupSource;
+}

@@ -2,7 +2,7 @@ import { Chart } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { readShellAssets } from '../assets';
-import { secureContainer } from '../container';
+import { secureContainer, SecureContainerProps } from '../container';
 import { ResourceRequirements } from '../resources';
 import { Validator } from '../validation';
 import { ServiceEndpoint, Workload } from '../workload';
@@ -14,6 +14,30 @@ import { RestoreChart } from './restore-chart';
 import {
   BACKUP_SCRATCH_DIR, BACKUP_SCRIPTS_DIR, installResticContainer, resticEnv, resticVolumeMounts, resticVolumes,
 } from './restic-tools';
+
+/**
+ * A store's data volume a backup job reads directly: the job mounts the claim read-only and runs on
+ * the node of the pod that has it (a ReadWriteOnce volume is attached to one node at a time, and may
+ * be mounted by several pods there).
+ */
+export interface DataVolumeSource {
+  /** The PersistentVolumeClaim, e.g. `data-logistics-mysql-replicas-0`. */
+  readonly claimName: string;
+  /** The pod that uses the claim (its `statefulset.kubernetes.io/pod-name`): the job runs on its node. */
+  readonly podName: string;
+  /** Where the job mounts the volume (read-only), e.g. the server's data directory's mount. */
+  readonly mountPath: string;
+}
+
+/** A container that runs before a job's main container, in another image, with the same environment, mounts and resources. */
+export interface JobInitStep {
+  /** The init container's name. */
+  readonly name: string;
+  /** Its image (pinned, official upstream). */
+  readonly image: string;
+  /** The script (a file of the store's scripts or lib/backup's) and its arguments. */
+  readonly command: readonly string[];
+}
 
 /** One scheduled job of a store's backup: what runs, and when unless configured otherwise. */
 export interface StoreBackupJob {
@@ -37,6 +61,16 @@ export interface StoreBackupJob {
   readonly scratchSize?: string;
   /** Extra environment of this job only. @default - none */
   readonly env?: readonly k8s.EnvVar[];
+  /**
+   * The image of this job's container, where the store's image lacks its tool (e.g. Percona
+   * XtraBackup for MySQL); it must have bash.
+   * @default - the store's image
+   */
+  readonly image?: string;
+  /** A data volume the job reads directly, on its pod's node. @default - none */
+  readonly dataVolume?: DataVolumeSource;
+  /** Containers that run before the job's own (after restic's install), e.g. a tool in another image. @default - none */
+  readonly initSteps?: readonly JobInitStep[];
 }
 
 /** A restore a person starts: written into the environment's `restore/` folder, never applied by `kubectl apply -f <env>/`. */
@@ -64,6 +98,14 @@ export interface StoreRestoreJob {
   readonly scratchSize?: string;
   /** CPU and memory of the restore container (a restore that runs the engine needs the store's). @default - the backups' */
   readonly resources?: ResourceRequirements;
+  /** Containers that run before the restore's own (after restic's install), e.g. a tool in another image. @default - none */
+  readonly initSteps?: readonly JobInitStep[];
+  /**
+   * The file under `restore/` (without `.k8s.yaml`) the Job is written to: one file is one
+   * `kubectl create -f`, so restores a person chooses between go to files of their own.
+   * @default - the store's name
+   */
+  readonly file?: string;
 }
 
 /** Props of {@link StoreBackup}: the store's image, scripts and jobs; the bucket is the environment's. */
@@ -152,7 +194,7 @@ export class StoreBackup extends Workload {
   public readonly archiveRepositoryUrl?: string;
   /** The CronJob of each job kind the store runs, named `<name>-<kind>`. */
   public readonly cronJobs: Partial<Record<BackupJobKind, k8s.KubeCronJob>> = {};
-  /** The restore Jobs, one per `restores` entry, in {@link StoreBackup.restoreChart} (not applied with the environment). */
+  /** The restore Jobs, one per `restores` entry, in {@link StoreBackup.restoreChart} or the chart of their `file` (not applied with the environment). */
   public readonly restoreJobs: k8s.KubeJob[] = [];
   /** ConfigMap `<name>-scripts`: lib/backup's scripts and the store's, mounted at {@link BACKUP_SCRIPTS_DIR}. */
   public readonly scriptsConfigMap: k8s.KubeConfigMap;
@@ -199,7 +241,12 @@ export class StoreBackup extends Workload {
     for (const job of jobs) this.cronJobs[job.kind] = this.addCronJob(job);
 
     this.restoreChart = new RestoreChart(this, props.store, Chart.of(this).namespace);
-    for (const restore of props.restores) this.restoreJobs.push(this.addRestoreJob(restore));
+    const charts = new Map<string, RestoreChart>([[props.store, this.restoreChart]]);
+    for (const restore of props.restores) {
+      const file = restore.file ?? props.store;
+      if (!charts.has(file)) charts.set(file, new RestoreChart(this, file, Chart.of(this).namespace));
+      this.restoreJobs.push(this.addRestoreJob(restore, charts.get(file)!));
+    }
   }
 
   private addCronJob(job: StoreBackupJob): k8s.KubeCronJob {
@@ -209,6 +256,11 @@ export class StoreBackup extends Workload {
       command: job.command,
       env: [...(job.env ?? []), { name: 'LOCK_WAIT_SECONDS', value: String(spec.lockWaitSeconds) }],
       scratchSize: job.scratchSize,
+      image: job.image,
+      initSteps: job.initSteps,
+      volumes: job.dataVolume ? [{ name: 'source-data', persistentVolumeClaim: { claimName: job.dataVolume.claimName, readOnly: true } }] : undefined,
+      volumeMounts: job.dataVolume ? [{ name: 'source-data', mountPath: job.dataVolume.mountPath, readOnly: true }] : undefined,
+      onNodeOf: job.dataVolume?.podName,
     });
     return new k8s.KubeCronJob(this, `CronJob-${job.kind}`, {
       metadata: { name, labels: { ...this.labels.labels } },
@@ -238,7 +290,7 @@ export class StoreBackup extends Workload {
     });
   }
 
-  private addRestoreJob(restore: StoreRestoreJob): k8s.KubeJob {
+  private addRestoreJob(restore: StoreRestoreJob, chart: RestoreChart): k8s.KubeJob {
     const podSpec = this.jobPodSpec({
       command: restore.command,
       env: [...(restore.env ?? []), { name: 'LOCK_WAIT_SECONDS', value: '1800' }],
@@ -246,8 +298,9 @@ export class StoreBackup extends Workload {
       resources: restore.resources,
       volumes: restore.volumes,
       volumeMounts: restore.volumeMounts,
+      initSteps: restore.initSteps,
     });
-    return new k8s.KubeJob(this.restoreChart, restore.name, {
+    return new k8s.KubeJob(chart, restore.name, {
       metadata: {
         name: restore.name,
         labels: { ...this.labels.labels },
@@ -270,15 +323,22 @@ export class StoreBackup extends Workload {
     volumes?: readonly k8s.Volume[];
     volumeMounts?: readonly k8s.VolumeMount[];
     resources?: ResourceRequirements;
+    image?: string;
+    initSteps?: readonly JobInitStep[];
+    /** Run on the node of this pod (`statefulset.kubernetes.io/pod-name`). */
+    onNodeOf?: string;
   }): k8s.PodSpec {
     const repository = this.props.repository;
-    const [script, ...args] = options.command;
-    if (!(script in this.scripts)) this.configValidator.fail('jobs.command', `a script of the backup folders (${Object.keys(this.scripts).join(', ')})`, script);
-    const container = secureContainer({
+    const scriptCommand = (command: readonly string[]): string[] => {
+      const [script, ...args] = command;
+      if (!(script in this.scripts)) this.configValidator.fail('jobs.command', `a script of the backup folders (${Object.keys(this.scripts).join(', ')})`, script);
+      return ['bash', `${BACKUP_SCRIPTS_DIR}/${script}`, ...args];
+    };
+    const containerProps: SecureContainerProps = {
       name: 'backup',
-      image: this.props.image,
+      image: options.image ?? this.props.image,
       resources: options.resources ?? repository.resources,
-      command: ['bash', `${BACKUP_SCRIPTS_DIR}/${script}`, ...args],
+      command: scriptCommand(options.command),
       // A job's own variables override the store's (a restore writes to the primary, backups read a replica).
       env: overriding([
         ...resticEnv(repository.settings, this.props.store),
@@ -300,7 +360,8 @@ export class StoreBackup extends Workload {
         { name: 'tmp', mountPath: '/tmp' },
         ...(options.volumeMounts ?? []),
       ],
-    });
+    };
+    const container = secureContainer(containerProps);
     const scratch: k8s.Volume = options.scratchSize
       ? {
         name: 'scratch',
@@ -312,8 +373,14 @@ export class StoreBackup extends Workload {
         },
       }
       : { name: 'scratch', emptyDir: { sizeLimit: k8s.Quantity.fromString(TMP_SIZE) } };
-    return this.podSpec({
-      initContainers: [installResticContainer(repository.resticImage), ...(this.props.initContainers ?? [])],
+    const steps = (options.initSteps ?? []).map((step) => secureContainer({
+      ...containerProps,
+      name: step.name,
+      image: step.image,
+      command: scriptCommand(step.command),
+    }));
+    const spec = this.podSpec({
+      initContainers: [installResticContainer(repository.resticImage), ...(this.props.initContainers ?? []), ...steps],
       containers: [container],
       volumes: [
         { name: 'scripts', configMap: { name: `${this.name}-scripts`, defaultMode: 0o555 } },
@@ -325,6 +392,18 @@ export class StoreBackup extends Workload {
       spread: false,
       restartPolicy: 'Never',
     });
+    if (!options.onNodeOf) return spec;
+    return {
+      ...spec,
+      affinity: {
+        podAffinity: {
+          requiredDuringSchedulingIgnoredDuringExecution: [{
+            labelSelector: { matchLabels: { 'statefulset.kubernetes.io/pod-name': options.onNodeOf } },
+            topologyKey: 'kubernetes.io/hostname',
+          }],
+        },
+      },
+    };
   }
 }
 

@@ -11,7 +11,7 @@ import { App, Chart, Testing } from 'cdk8s';
 import { Construct } from 'constructs';
 import { parseAllDocuments } from 'yaml';
 import {
-  BACKUP_CONTEXT_KEY, BACKUP_JOB_KINDS, BackupJobKind, BackupRepository, BackupScheduleSettings, BackupSettings, StoreBackup, StoreBackupJob,
+  BACKUP_CONTEXT_KEY, BACKUP_JOB_KINDS, BackupJobKind, BackupRepository, BackupScheduleSettings, BackupSettings, StoreBackup, StoreBackupJob, StoreRestoreJob,
 } from '../../lib/backup';
 import { StatefulWorkload } from '../../lib/data/stateful-workload';
 import { synthesizeApp } from '../../lib/synth-app';
@@ -31,6 +31,7 @@ const JOBS: StoreBackupJob[] = [
 
 interface StoreOptions {
   readonly jobs?: StoreBackupJob[];
+  readonly restores?: StoreRestoreJob[];
   readonly schedules?: BackupScheduleSettings;
 }
 
@@ -56,7 +57,7 @@ class Store extends StatefulWorkload {
       archive: true,
       env: [{ name: 'STORE_HOST', value: this.name }],
       jobs: options.jobs ?? JOBS,
-      restores: [{ name: `${this.name}-restore`, command: ['store-restore.sh', '--target-time', '$(RESTORE_TARGET_TIME)'], description: 'Restores the store.', env: [{ name: 'RESTORE_TARGET_TIME', value: 'latest' }] }],
+      restores: options.restores ?? [{ name: `${this.name}-restore`, command: ['store-restore.sh', '--target-time', '$(RESTORE_TARGET_TIME)'], description: 'Restores the store.', env: [{ name: 'RESTORE_TARGET_TIME', value: 'latest' }] }],
       connections: [this.endpoint],
       schedules: options.schedules,
     });
@@ -176,6 +177,49 @@ describe('a store backup', () => {
   });
 });
 
+describe('a job that reads a data volume or needs another image', () => {
+  const jobs: StoreBackupJob[] = JOBS.map((j) => (j.kind === BackupJobKind.FULL
+    ? {
+      ...j,
+      image: 'percona/percona-xtrabackup:8.0.35-34',
+      dataVolume: { claimName: 'data-store-replicas-0', podName: 'store-replicas-0', mountPath: '/var/lib/store' },
+      initSteps: [{ name: 'prepare', image: 'registry.example.com/tool:1.0.0', command: ['store-hourly.sh', '--prepare'] }],
+    }
+    : j));
+  const pod = cronJob(synth({ jobs }), BackupJobKind.FULL).spec.jobTemplate.spec.template.spec;
+
+  test('mounts the claim read-only and runs on the node of the pod that has it (a ReadWriteOnce volume is attached to one node)', () => {
+    expect(pod.volumes).toContainEqual({ name: 'source-data', persistentVolumeClaim: { claimName: 'data-store-replicas-0', readOnly: true } });
+    expect(pod.containers[0].volumeMounts).toContainEqual({ name: 'source-data', mountPath: '/var/lib/store', readOnly: true });
+    expect(pod.affinity.podAffinity.requiredDuringSchedulingIgnoredDuringExecution).toEqual([{
+      labelSelector: { matchLabels: { 'statefulset.kubernetes.io/pod-name': 'store-replicas-0' } },
+      topologyKey: 'kubernetes.io/hostname',
+    }]);
+  });
+
+  test('runs its own image; an init step runs its script in its image after restic is installed, with the same environment and mounts', () => {
+    expect(pod.containers[0].image).toBe('percona/percona-xtrabackup:8.0.35-34');
+    expect(pod.initContainers.map((c: K8sObject) => c.name)).toEqual(['install-restic', 'prepare']);
+    const [, step] = pod.initContainers;
+    expect(step).toMatchObject({ image: 'registry.example.com/tool:1.0.0', command: ['bash', '/backup/scripts/store-hourly.sh', '--prepare'] });
+    expect(step.env).toEqual(pod.containers[0].env);
+    expect(step.volumeMounts).toEqual(pod.containers[0].volumeMounts);
+    expect(step.resources).toEqual(pod.containers[0].resources);
+    expect(step.securityContext).toEqual(pod.containers[0].securityContext);
+  });
+
+  test('other jobs stay on any node with the store image', () => {
+    const other = cronJob(synth({ jobs }), BackupJobKind.VERIFY).spec.jobTemplate.spec.template.spec;
+    expect(other.affinity).toBeUndefined();
+    expect(other.containers[0].image).toBe('registry.example.com/store:2.1.0');
+  });
+
+  test('an init step whose script is not in the backup folders is refused at synth', () => {
+    const bad = jobs.map((j) => (j.kind === BackupJobKind.FULL ? { ...j, initSteps: [{ name: 'x', image: 'registry.example.com/tool:1.0.0', command: ['missing.sh'] }] } : j));
+    expect(() => synth({ jobs: bad })).toThrow(/jobs\.command must be a script of the backup folders .* but "?missing\.sh"? was provided/);
+  });
+});
+
 describe('restore Jobs', () => {
   test('are written to restore/<store>.k8s.yaml, which `kubectl apply -f <env>/` does not read, and never retry by themselves', () => {
     const outdir = mkdtempSync(join(tmpdir(), 'restore-chart-'));
@@ -198,6 +242,26 @@ describe('restore Jobs', () => {
       rmSync(outdir, { recursive: true, force: true });
     }
     expect(existsSync(outdir)).toBe(false);
+  });
+
+  test('restores a person chooses between are written to files of their own: one `kubectl create -f` is one restore', () => {
+    const outdir = mkdtempSync(join(tmpdir(), 'restore-chart-'));
+    try {
+      const { app: a, chart } = app(BACKUP_SETTINGS, outdir);
+      new Store(chart, 'store', {
+        restores: [
+          { name: 'store-restore', command: ['store-restore.sh'], description: 'Physical.' },
+          { name: 'store-restore-from-dump', command: ['store-restore.sh', '--dump'], description: 'From a dump.', file: 'store-from-dump' },
+        ],
+      });
+      synthesizeApp(a);
+      expect(readdirSync(join(outdir, 'restore')).sort()).toEqual(['store-from-dump.k8s.yaml', 'store.k8s.yaml']);
+      const jobsOf = (file: string) => parseAllDocuments(readFileSync(join(outdir, 'restore', file), 'utf8')).map((d) => d.toJS().metadata.name);
+      expect(jobsOf('store.k8s.yaml')).toEqual(['store-restore']);
+      expect(jobsOf('store-from-dump.k8s.yaml')).toEqual(['store-restore-from-dump']);
+    } finally {
+      rmSync(outdir, { recursive: true, force: true });
+    }
   });
 });
 
