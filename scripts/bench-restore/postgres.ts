@@ -9,6 +9,9 @@
  *   4. restore to the target, which lies before base 1: base 0 plus replay of all the loaded WAL
  *      (pointInTimeSeconds: the worst case of a day's WAL replayed after the daily base).
  *
+ * Variant `volume` takes the bases with pg-volume-backup.sh (the files of the data directory, the
+ * store's `fullBackupSource: volume`) instead of pg_basebackup; restores are then file by file.
+ *
  * Servers and scripts run as the `postgres` user when run as root (PostgreSQL refuses root).
  */
 import { spawnSync } from 'child_process';
@@ -16,9 +19,9 @@ import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSyn
 import { join } from 'path';
 import { findBinary, freePort, postgresServerUser, ServerProcess, versionOf, waitFor } from '../../test/support/real-servers';
 
-const SCRIPTS = ['pg-backup-lib.sh', 'pg-wal-archive.sh', 'pg-wal-ship.sh', 'pg-base-backup.sh', 'pg-restore.sh'];
+const SCRIPTS = ['pg-backup-lib.sh', 'pg-wal-archive.sh', 'pg-wal-ship.sh', 'pg-base-backup.sh', 'pg-volume-backup.sh', 'pg-restore.sh'];
 
-export async function benchRestore(options: { bytes: number; workDir: string }): Promise<{ engine: string; server: string; dataBytes: number; backupSeconds: number; restoreSeconds: number; pointInTimeSeconds?: number; archiveSeconds?: number }> {
+export async function benchRestore(options: { bytes: number; workDir: string; variant?: string }): Promise<{ engine: string; server: string; dataBytes: number; backupSeconds: number; restoreSeconds: number; pointInTimeSeconds?: number; archiveSeconds?: number; extractBytesPerSecond?: number; replayBytes?: number }> {
   const binDir = ['17', '16', '15', '14'].map((v) => `/usr/lib/postgresql/${v}/bin`).find((d) => existsSync(join(d, 'postgres')));
   const restic = findBinary('restic');
   if (!binDir || !restic) throw new Error('postgres bench: needs the postgresql and restic Debian packages');
@@ -34,6 +37,8 @@ export async function benchRestore(options: { bytes: number; workDir: string }):
   if (user) spawnSync('chown', ['-R', `${user.uid}:${user.gid}`, root]);
   const port = await freePort();
   const data = p('volume', 'pgdata');
+  if (options.variant !== undefined && options.variant !== 'volume') throw new Error(`postgres bench: unknown variant '${options.variant}' (volume)`);
+  const baseScript = options.variant === 'volume' ? 'pg-volume-backup.sh' : 'pg-base-backup.sh';
 
   const env = (extra: Record<string, string> = {}): NodeJS.ProcessEnv => {
     const clean: NodeJS.ProcessEnv = {};
@@ -41,7 +46,7 @@ export async function benchRestore(options: { bytes: number; workDir: string }):
     return {
       ...clean, PATH: `${binDir}:${process.env.PATH}`, HOME: p('home'), TMPDIR: p('tmp'), LC_ALL: 'C.UTF-8',
       RESTIC: restic, RESTIC_PASSWORD: 'bench', RESTIC_REPOSITORY: p('repo-base'), ARCHIVE_REPOSITORY: p('repo-wal'),
-      BACKUP_HOST: 'postgres', WAL_SPOOL_DIR: p('volume', 'wal-spool'), PGHOST: '127.0.0.1', PGPORT: String(port), PGUSER: 'app', PGDATABASE: 'bench',
+      BACKUP_HOST: 'postgres', WAL_SPOOL_DIR: p('volume', 'wal-spool'), PGDATA: data, PGHOST: '127.0.0.1', PGPORT: String(port), PGUSER: 'app', PGDATABASE: 'bench',
       ...extra,
     };
   };
@@ -74,7 +79,8 @@ export async function benchRestore(options: { bytes: number; workDir: string }):
     }, 60_000);
     psql('CREATE DATABASE bench', 'postgres');
     psql('CREATE TABLE listings (id bigint PRIMARY KEY, payload text NOT NULL)');
-    script('pg-base-backup.sh');
+    script(baseScript);
+    const walStart = psql('SELECT pg_current_wal_lsn()');
 
     // About 1 kB per row (30 md5 strings), loaded in chunks of 100k rows.
     const rows = Math.max(1000, Math.ceil(options.bytes / 1100));
@@ -87,20 +93,27 @@ export async function benchRestore(options: { bytes: number; workDir: string }):
     const archiveSeconds = timed(() => script('pg-wal-ship.sh', '--once'));
     psql("INSERT INTO listings VALUES (0, 'before target')");
     const target = psql("SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')");
+    // The WAL a restore to the target replays after base 0.
+    const replayBytes = Number(psql(`SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '${walStart}')`));
     await new Promise((r) => setTimeout(r, 50));
     psql("INSERT INTO listings VALUES (-1, 'after target')");
     psql('SELECT pg_switch_wal()');
     script('pg-wal-ship.sh', '--once');
-    const backupSeconds = timed(() => script('pg-base-backup.sh'));
+    const backupSeconds = timed(() => script(baseScript));
     psql('SELECT pg_switch_wal()');
     script('pg-wal-ship.sh', '--once');
 
-    const restoreSeconds = timed(() => script('pg-restore.sh', '--target-time', 'latest', p('restore', 'latest')));
+    let restoreOutput = '';
+    const restoreSeconds = timed(() => { restoreOutput = script('pg-restore.sh', '--target-time', 'latest', p('restore', 'latest')); });
+    // The part that grows with the data: the base's extraction, as pg-restore.sh logs it.
+    const extract = /base extract \(\w+\): (\d+) bytes in ([\d.]+) s/.exec(restoreOutput);
+    if (!extract) throw new Error(`postgres bench: no "base extract" line in pg-restore.sh's output:\n${restoreOutput}`);
+    const extractBytesPerSecond = Number(extract[1]) / Math.max(Number(extract[2]), 0.01);
     rmSync(p('restore', 'latest'), { recursive: true, force: true });
     const pointInTimeSeconds = timed(() => script('pg-restore.sh', '--target-time', target, p('restore', 'pitr')));
     rmSync(p('restore', 'pitr'), { recursive: true, force: true });
 
-    return { engine: 'PostgreSQL', server: versionOf(join(binDir, 'postgres')), dataBytes, backupSeconds, restoreSeconds, pointInTimeSeconds, archiveSeconds };
+    return { engine: options.variant === 'volume' ? 'PostgreSQL (volume base)' : 'PostgreSQL', server: versionOf(join(binDir, 'postgres')), dataBytes, backupSeconds, restoreSeconds, pointInTimeSeconds, archiveSeconds, extractBytesPerSecond, replayBytes };
   } finally {
     if (server && !server.exited) {
       spawnSync(...asUser(join(binDir, 'pg_ctl'), ['stop', '-D', data, '-m', 'fast', '-w']), { env: env() });

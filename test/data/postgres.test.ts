@@ -2,7 +2,9 @@ import { Chart, Testing } from 'cdk8s';
 import { readFileSync } from 'fs';
 import { join } from 'path';
 import { Postgres, PostgresProps } from '../../lib/data/postgres/postgres';
+import { BACKUP_CONTEXT_KEY } from '../../lib/backup';
 import { ENVIRONMENT_CONTEXT_KEY, SOLUTION_CONTEXT_KEY } from '../../lib/validation';
+import { BACKUP_SETTINGS } from '../backup/backup-fixtures';
 import { KubernetesSchema } from '../support/kubernetes-schema';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -418,5 +420,43 @@ describe('Postgres rejects bad input naming the field and the value', () => {
 
   test('a name too long for the standby objects', () => {
     expect(() => build({ ...base, name: 'a'.repeat(45) })).toThrow(/postgres\.name must be a DNS label .* but "a{45}" was provided/);
+  });
+});
+
+describe('Postgres base backups: through the server, or from the standby\'s volume (fullBackupSource)', () => {
+  function fullJob(props: PostgresProps): Obj {
+    const app = Testing.app();
+    app.node.setContext(SOLUTION_CONTEXT_KEY, 'real-estate');
+    app.node.setContext(ENVIRONMENT_CONTEXT_KEY, 'prod');
+    app.node.setContext(BACKUP_CONTEXT_KEY, BACKUP_SETTINGS);
+    const chart = new Chart(app, 'data', { namespace: 'real-estate-prod' });
+    new Postgres(chart, 'postgres', props);
+    const cron = Testing.synth(chart).find((o: Obj) => o.kind === 'CronJob' && o.metadata.name === 'postgres-backup-full');
+    return cron.spec.jobTemplate.spec.template.spec;
+  }
+
+  test('by default pg_basebackup streams from the standby as the replication role, on any node', () => {
+    const pod = fullJob(withStandby);
+    expect(pod.containers[0].command).toEqual(['bash', '/backup/scripts/pg-base-backup.sh']);
+    expect(env(pod.containers[0]).PGUSER).toBe('replicator');
+    expect(pod.affinity).toBeUndefined();
+    expect(pod.volumes.map((v: Obj) => v.name)).not.toContain('source-data');
+  });
+
+  test('volume: the standby\'s claim read-only at the server\'s mount, on the standby\'s node, a superuser session on the standby', () => {
+    const pod = fullJob({ ...withStandby, backup: { fullBackupSource: 'volume' } });
+    const backup = pod.containers[0];
+    expect(backup.command).toEqual(['bash', '/backup/scripts/pg-volume-backup.sh']);
+    expect(env(backup)).toMatchObject({ PGHOST: 'postgres-standby-0.postgres-standby-headless', PGUSER: 'app', PGDATA: '/var/lib/postgresql/data/pgdata' });
+    expect(env(backup).PGPASSWORD).toEqual({ secretKeyRef: { name: 'postgres-credentials', key: 'password' } });
+    expect(pod.volumes).toContainEqual({ name: 'source-data', persistentVolumeClaim: { claimName: 'data-postgres-standby-0', readOnly: true } });
+    expect(backup.volumeMounts).toContainEqual({ name: 'source-data', mountPath: '/var/lib/postgresql/data', readOnly: true });
+    expect(pod.affinity.podAffinity.requiredDuringSchedulingIgnoredDuringExecution[0].labelSelector.matchLabels).toEqual({ 'statefulset.kubernetes.io/pod-name': 'postgres-standby-0' });
+  });
+
+  test('volume without a standby reads the primary\'s volume', () => {
+    const pod = fullJob({ ...base, backup: { fullBackupSource: 'volume' } });
+    expect(pod.volumes).toContainEqual({ name: 'source-data', persistentVolumeClaim: { claimName: 'data-postgres-0', readOnly: true } });
+    expect(env(pod.containers[0]).PGHOST).toBe('postgres');
   });
 });

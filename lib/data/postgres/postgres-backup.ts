@@ -2,7 +2,7 @@ import { k8s } from 'cdk8s-plus-27';
 import { readShellAssets } from '../../assets';
 import {
   BACKUP_SCRIPTS_DIR, BackupJobKind, BackupRepository, installResticContainer, resticEnv, resticVolumeMounts, resticVolumes,
-  StoreBackup, StoreBackupSettings, WAL_SHIPPER_CONTAINER,
+  DatabaseBackupSettings, StoreBackup, StoreBackupJob, WAL_SHIPPER_CONTAINER,
 } from '../../backup';
 import { secureContainer } from '../../container';
 import { execProbe } from '../../probes';
@@ -123,15 +123,16 @@ export interface PostgresBackupOptions {
   readonly storageSize: string;
   /** The store's own size: the restore and its test run a PostgreSQL server. */
   readonly resources: ResourceRequirements;
-  /** @default - the default slots */
-  readonly backup?: StoreBackupSettings;
+  /** @default - the default slots, base backups through the server (pg_basebackup) */
+  readonly backup?: DatabaseBackupSettings;
   readonly configPath: string;
 }
 
 /**
  * PostgreSQL's backups (R26): continuous WAL archiving (the servers' archive_command and the
- * wal-shipper sidecars, see {@link walArchivingPod}), a daily `pg_basebackup` from the standby where
- * one exists, a weekly verify (restic check and pg_verifybackup with the archived WAL), a monthly
+ * wal-shipper sidecars, see {@link walArchivingPod}), a daily base backup from the standby where
+ * one exists (`pg_basebackup`, or with `fullBackupSource: 'volume'` the files of its data volume
+ * between pg_backup_start and pg_backup_stop, restored file by file), a weekly verify (restic check and pg_verifybackup with the archived WAL), a monthly
  * restore test to a restore point with row counts, and a restore Job to any point in time on the
  * primary's volume.
  */
@@ -142,6 +143,21 @@ export function addPostgresBackup(o: PostgresBackupOptions): StoreBackup {
     { name: 'PGUSER', value: o.user },
     envFromSecret('PGPASSWORD', o.passwordSecret),
   ];
+  const source = o.source.server;
+  const full: StoreBackupJob = o.backup?.fullBackupSource === 'volume'
+    ? {
+      kind: BackupJobKind.FULL,
+      command: ['pg-volume-backup.sh'],
+      // The backup API needs a superuser session on the server whose volume the job reads.
+      env: [...asPrimary(o.source.host), { name: 'PGDATA', value: PGDATA }],
+      dataVolume: { claimName: `data-${source.name}-0`, podName: `${source.name}-0`, mountPath: DATA_MOUNT },
+    }
+    : {
+      kind: BackupJobKind.FULL,
+      command: ['pg-base-backup.sh'],
+      // pg_basebackup streams as the replication role, from the standby where there is one.
+      env: [{ name: 'PGHOST', value: o.source.host }, { name: 'PGUSER', value: o.replicationUser }, envFromSecret('PGPASSWORD', replicationPassword)],
+    };
   return o.primary.addBackup({
     name: `${o.store}-backup`,
     store: o.store,
@@ -156,12 +172,7 @@ export function addPostgresBackup(o: PostgresBackupOptions): StoreBackup {
       { name: 'PGDATABASE', value: o.database },
     ],
     jobs: [
-      {
-        kind: BackupJobKind.FULL,
-        command: ['pg-base-backup.sh'],
-        // pg_basebackup streams as the replication role, from the standby where there is one.
-        env: [{ name: 'PGHOST', value: o.source.host }, { name: 'PGUSER', value: o.replicationUser }, envFromSecret('PGPASSWORD', replicationPassword)],
-      },
+      full,
       { kind: BackupJobKind.PRUNE, command: ['prune.sh'] },
       { kind: BackupJobKind.VERIFY, command: ['pg-verify.sh'], scratchSize: o.storageSize },
       { kind: BackupJobKind.RESTORE_TEST, command: ['pg-restore-test.sh'], scratchSize: o.storageSize, env: asPrimary(o.primary.endpoint.host) },

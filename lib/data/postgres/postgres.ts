@@ -2,7 +2,7 @@ import { createHash } from 'crypto';
 import { k8s } from 'cdk8s-plus-27';
 import { Chart } from 'cdk8s';
 import { Construct } from 'constructs';
-import { BackupRepository, StoreBackup, StoreBackupSettings, walShippingRuleGroups } from '../../backup';
+import { BackupRepository, DatabaseBackupSettings, StoreBackup, walShippingRuleGroups } from '../../backup';
 import { addPostgresBackup, ARCHIVE_COMMAND, walArchivingOf } from './postgres-backup';
 
 import { readAsset } from '../../assets';
@@ -82,10 +82,11 @@ export interface PostgresProps {
    */
   readonly config?: PostgresTuning;
   /**
-   * Backup schedules, where the environment backs up (its `backup` settings).
-   * @default - base backup daily at 01:00, see BackupScheduleSettings
+   * Backup schedules and where the base backup reads the data, where the environment backs up (its
+   * `backup` settings).
+   * @default - base backup daily at 01:00 with pg_basebackup, see DatabaseBackupSettings
    */
-  readonly backup?: StoreBackupSettings;
+  readonly backup?: DatabaseBackupSettings;
   /**
    * Bounds of the VerticalPodAutoscaler's recommendation for each server (R9; recommendation only).
    * @default - the container's requests to twice its limits

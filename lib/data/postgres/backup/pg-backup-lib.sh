@@ -31,6 +31,9 @@ SEGS_PER_LOG=$(( 4096 / WAL_SEGMENT_MB ))
 # The file name of the base backup inside a base snapshot.
 # shellcheck disable=SC2034 # used by the scripts that source this file
 BASE_FILE=base.tar
+# The file of a volume base's meta snapshot: a tar of backup_label and global/pg_control.
+# shellcheck disable=SC2034 # used by the scripts that source this file
+VOLUME_META_FILE='base-meta.tar'
 
 require() {
   local name
@@ -268,13 +271,104 @@ plan_restore() {
   log "plan: base $PLAN_BASE_ID (ended $PLAN_BASE_TIME, WAL $PLAN_BASE_START..$PLAN_BASE_END), ${#PLAN_BATCHES[@]} WAL batch(es) along $timelines up to $PLAN_END_SEGMENT; $archived"
 }
 
-# Extracts the planned base backup into the new directory $1 (mode 0700) and checks its tar stream.
+# The format of base backup $1 (`stream`: pg_basebackup's tar; `volume`: files of the data volume)
+# and, for a volume base, the id of its meta snapshot (same `set=`): `format meta-id` ('-' if none).
+base_format() {
+  local id="$1" line format set meta=-
+  line="$(snapshot_table "$RESTIC_REPOSITORY" base format set | awk -v id="$id" '$1 == id')"
+  [ -n "$line" ] || die "base backup $id is not in $RESTIC_REPOSITORY"
+  read -r _ format set <<<"$line"
+  [ "$format" != - ] || format=stream
+  if [ "$format" = volume ] && [ "$set" != - ]; then
+    meta="$(snapshot_table "$RESTIC_REPOSITORY" base-meta set | awk -v set="$set" '$2 == set { print $1 }' | tail -n 1)"
+  fi
+  printf '%s %s\n' "$format" "${meta:--}"
+}
+
+# Extracts the planned base backup into the new directory $1 (mode 0700) and checks it: a streamed
+# base is one tar with its backup_manifest; a volume base is restored file by file (restic restores
+# several files at once), then its backup_label and pg_control from the meta snapshot.
 extract_base() {
-  local dest="$1"
+  local dest="$1" format meta info started
+  info="$(base_format "$PLAN_BASE_ID")" || exit 1
+  started="$(now_us)"
+  read -r format meta <<<"$info"
+  PLAN_BASE_FORMAT="$format"
   mkdir -p "$dest"; chmod 0700 "$dest"
-  restic_in "$RESTIC_REPOSITORY" dump "$PLAN_BASE_ID" "/$BASE_FILE" | tar -xf - -C "$dest"
-  pipeline_ok "${PIPESTATUS[@]}" || die "extracting base backup $PLAN_BASE_ID into $dest failed"
-  if [ ! -s "$dest/backup_label" ] || [ ! -s "$dest/backup_manifest" ]; then die "base backup $PLAN_BASE_ID has no backup_label or backup_manifest"; fi
+  if [ "$format" = volume ]; then
+    [ "$meta" != - ] || die "volume base backup $PLAN_BASE_ID has no meta snapshot (backup_label, pg_control) of its set"
+    restic_in "$RESTIC_REPOSITORY" restore "$PLAN_BASE_ID" --target "$dest" >&2 || die "restoring base backup $PLAN_BASE_ID into $dest failed"
+    restic_in "$RESTIC_REPOSITORY" dump "$meta" "/$VOLUME_META_FILE" | tar -xf - -C "$dest"
+    pipeline_ok "${PIPESTATUS[@]}" || die "extracting backup_label and pg_control of base backup $PLAN_BASE_ID (meta $meta) failed"
+    if [ ! -s "$dest/backup_label" ] || [ ! -s "$dest/global/pg_control" ]; then die "base backup $PLAN_BASE_ID has no backup_label or global/pg_control"; fi
+    chmod 0700 "$dest"
+  else
+    restic_in "$RESTIC_REPOSITORY" dump "$PLAN_BASE_ID" "/$BASE_FILE" | tar -xf - -C "$dest"
+    pipeline_ok "${PIPESTATUS[@]}" || die "extracting base backup $PLAN_BASE_ID into $dest failed"
+    if [ ! -s "$dest/backup_label" ] || [ ! -s "$dest/backup_manifest" ]; then die "base backup $PLAN_BASE_ID has no backup_label or backup_manifest"; fi
+  fi
+  # The part of a restore that grows with the data (the README's figures extrapolate this line).
+  log_throughput "base extract ($format)" "$(du -sb "$dest" | awk '{ print $1 }')" $(( $(now_us) - started ))
+}
+
+# The engine's own check of the extracted base in $1 with its WAL in $2, before recovery: a streamed
+# base against its backup_manifest (pg_verifybackup: sizes, CRC32C checksums, the WAL parses). A
+# volume base has no manifest: reaching consistency in recovery and check_page_checksums after it
+# are its check.
+verify_base_files() {
+  local data="$1" wal="$2"
+  if [ "${PLAN_BASE_FORMAT:-stream}" = stream ]; then
+    pg_verifybackup --wal-directory="$wal" "$data" >&2 || die "pg_verifybackup of base backup $PLAN_BASE_ID FAILED"
+  fi
+}
+
+# The page checksums of the cleanly stopped cluster in $1, when it has them (initdb
+# --data-checksums): every page of every relation is read and checked.
+check_page_checksums() {
+  local data="$1"
+  if pg_controldata "$data" | grep -q '^Data page checksum version: *[1-9]'; then
+    pg_checksums --check -D "$data" >&2 || die "pg_checksums found corrupted pages in the restored base backup $PLAN_BASE_ID"
+    log "page checksums of every relation are correct"
+  else
+    log "the cluster has no data checksums (initdb --data-checksums): pages not checked"
+  fi
+}
+
+# The call that starts a non-exclusive base backup labelled $2 on a server of version $1
+# (server_version_num), with an immediate checkpoint; PostgreSQL 15 renamed the functions.
+backup_start_call() {
+  if [ "$1" -ge 150000 ]; then printf "pg_backup_start('%s', true)\n" "$2"; else printf "pg_start_backup('%s', true, false)\n" "$2"; fi
+}
+# The call that ends it (not waiting for the archive: a standby does not archive, and the restore's
+# plan checks that the WAL up to the end is archived).
+backup_stop_call() {
+  if [ "$1" -ge 150000 ]; then printf 'pg_backup_stop(false)\n'; else printf 'pg_stop_backup(false, false)\n'; fi
+}
+
+# Retention, after a base backup: bases older than KEEP_FULL_DAYS (the newest always stays), the
+# meta of volume bases that went, and every WAL batch wholly before the oldest kept base's start.
+forget_old_bases() {
+  local oldest_start keep_from old_batches=() old_meta=() kept meta set l bid
+  restic_forget_older "$RESTIC_REPOSITORY" base "$KEEP_FULL_DAYS"
+  kept=" $(snapshot_table "$RESTIC_REPOSITORY" base set | awk '{ printf "%s ", $2 }')"
+  while read -r meta set; do
+    [[ "$kept" == *" $set "* ]] || old_meta+=("$meta")
+  done < <(snapshot_table "$RESTIC_REPOSITORY" base-meta set)
+  if [ "${#old_meta[@]}" -gt 0 ]; then
+    log "forgetting the meta of ${#old_meta[@]} forgotten volume base backup(s)"
+    restic_in "$RESTIC_REPOSITORY" forget "${old_meta[@]}" >&2
+  fi
+  oldest_start="$(base_backups | head -n 1 | awk '{ print $3 }')"
+  is_segment "$oldest_start" || die "no base backup left after retention"
+  keep_from="$(segment_number "$oldest_start")"
+  while read -r _ l bid _; do
+    [ "$l" -lt "$keep_from" ] && old_batches+=("$bid")
+  done < <(wal_batches)
+  if [ "${#old_batches[@]}" -gt 0 ]; then
+    log "forgetting ${#old_batches[@]} WAL batch(es) before $oldest_start, the start of the oldest kept base backup"
+    restic_in "$ARCHIVE_REPOSITORY" forget "${old_batches[@]}" >&2
+  fi
+  # Forgotten data is freed by the weekly prune job (lib/backup/prune.sh).
 }
 
 # Fetches the planned WAL batches and the timeline histories into directory $1.
@@ -284,13 +378,6 @@ fetch_wal() {
   for id in "${PLAN_BATCHES[@]}" "${PLAN_META[@]}"; do
     restore_flat "$ARCHIVE_REPOSITORY" "$id" "$dest" || die "fetching WAL batch $id from $ARCHIVE_REPOSITORY failed"
   done
-}
-
-# Bytes and seconds as a throughput line on stderr.
-throughput() {
-  local what="$1" bytes="$2" seconds="$3"
-  [ "$seconds" -gt 0 ] || seconds=1
-  log "$what: $bytes bytes in ${seconds}s, $(awk -v b="$bytes" -v s="$seconds" 'BEGIN { printf "%.1f", b / s / 1048576 }') MB/s"
 }
 
 # Runs archive recovery in data directory $1 with the recovery target lines $3 (e.g.

@@ -37,7 +37,7 @@ mkfifo "$work/stream"
 tar -xf - -C "$work/meta" backup_label backup_manifest <"$work/stream" 2>"$work/tar.err" &
 tar_pid=$!
 
-started=$(date +%s)
+started=$(now_us)
 # errexit off for the pipeline: its statuses are checked one by one below.
 set +e
 log "base backup of $PGHOST:${PGPORT:-5432} as $PGUSER into $RESTIC_REPOSITORY"
@@ -50,7 +50,7 @@ set -e
 tar_status=0
 wait "$tar_pid" || tar_status=$?
 ended_at="$(utc_time now)"
-seconds=$(( $(date +%s) - started ))
+micros=$(( $(now_us) - started ))
 sed 's/^/pg_basebackup: /' "$work/pg_basebackup.err" >&2
 id="$(cat "$work/id")"
 
@@ -87,19 +87,7 @@ restic_promote "$RESTIC_REPOSITORY" "$id" base "tli=$tli" "start-wal=$start_wal"
   "start-lsn=$start_lsn" "end-lsn=$end_lsn" "time=$ended_at" || { restic_discard "$RESTIC_REPOSITORY" "$id"; die "promoting base backup $id failed"; }
 bytes="$(grep -o '"Size": [0-9]*' "$manifest" | awk '{ s += $2 } END { printf "%d", s }')"
 log "base backup $id promoted: timeline $tli, WAL $start_wal..$end_wal ($start_lsn..$end_lsn), ended $ended_at"
-throughput "base backup" "$bytes" "$seconds"
+log_throughput "base backup" "$bytes" "$micros"
 
-# Retention. Bases first; then every WAL batch wholly before the oldest kept base's start segment.
-restic_forget_older "$RESTIC_REPOSITORY" base "$KEEP_FULL_DAYS"
-oldest_start="$(base_backups | head -n 1 | awk '{ print $3 }')"
-is_segment "$oldest_start" || die "no base backup left after retention (expected at least $id)"
-keep_from="$(segment_number "$oldest_start")"
-old_batches=()
-while read -r _ l bid _; do
-  [ "$l" -lt "$keep_from" ] && old_batches+=("$bid")
-done < <(wal_batches)
-if [ "${#old_batches[@]}" -gt 0 ]; then
-  log "forgetting ${#old_batches[@]} WAL batch(es) before $oldest_start, the start of the oldest kept base backup"
-  restic_in "$ARCHIVE_REPOSITORY" forget "${old_batches[@]}" >&2
-fi
-# Forgotten data is freed by the weekly prune job (lib/backup/prune.sh).
+# Retention: bases older than KEEP_FULL_DAYS (the newest stays) and the WAL only they needed.
+forget_old_bases

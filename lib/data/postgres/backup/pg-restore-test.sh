@@ -9,7 +9,8 @@
 #      state at the restore point: no table changed between the snapshot and the restore point.
 #      The counts are kept in ARCHIVE_REPOSITORY (tag `restore-test`) beside the WAL;
 #   2. pg_switch_wal(), then waits until the shipper has archived the restore point's segment;
-#   3. extracts the newest base backup into SCRATCH_DIR, fetches its WAL, runs pg_verifybackup on it,
+#   3. extracts the newest base backup into SCRATCH_DIR, fetches its WAL, runs pg_verifybackup on it
+#      (a volume base: pg_checksums once recovered),
 #      recovers a scratch server (Unix socket in SCRATCH_DIR, no TCP) to the restore point
 #      (recovery_target_name), counts the same tables and compares. Any difference, or any failure,
 #      exits non-zero. The scratch server is stopped and SCRATCH_DIR emptied in every case.
@@ -115,17 +116,18 @@ done
 
 # 3. Restore and compare.
 plan_restore lsn "$lsn" 0
-started=$(date +%s)
+started=$(now_us)
 extract_base "$work/data"
 fetch_wal "$work/wal"
 bytes="$(du -sb "$work/data" "$work/wal" | awk '{ s += $1 } END { printf "%d", s }')"
-pg_verifybackup --wal-directory="$work/wal" "$work/data" >&2 || die "pg_verifybackup of base backup $PLAN_BASE_ID FAILED"
+verify_base_files "$work/data" "$work/wal"
 start_recovery "$work/data" "$work/wal" "recovery_target_name = '$name'" "$work/sock"
 grep -q "recovery stopping at restore point \"$name\"" "$work/sock/server.log" || die "recovery did not stop at restore point $name"
-throughput "restore test (download, verify, replay)" "$bytes" $(( $(date +%s) - started ))
+log_throughput "restore test (download, verify, replay)" "$bytes" $(( $(now_us) - started ))
 psql -X -q -At -F "$(printf '\t')" -v ON_ERROR_STOP=1 -h "$work/sock" -p 5432 -d "$PGDATABASE" -f <(grep -v '^\\!' "$m/b.sql" | grep -v 'SET TRANSACTION SNAPSHOT') >"$m/restored" 2>"$m/restored.err" \
   || die "counting in the restored copy failed: $(cat "$m/restored.err")"
 finish_recovery "$work/data"
+[ "$PLAN_BASE_FORMAT" = stream ] || check_page_checksums "$work/data"
 if ! diff -u "$m/counts" "$m/restored" >"$m/diff"; then
   sed 's/^/  /' "$m/diff" >&2
   die "restore test FAILED: the restored row counts differ from those recorded at $name (above: - recorded, + restored)"

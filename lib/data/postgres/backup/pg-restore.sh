@@ -78,12 +78,12 @@ fi
 staging="$data.restoring"
 rm -rf "${staging:?}" "${wal_dir:?}"
 
-started=$(date +%s)
+started=$(now_us)
 extract_base "$staging"
 fetch_wal "$wal_dir"
-fetched=$(date +%s)
+fetched=$(now_us)
 bytes="$(du -sb "$staging" "$wal_dir" | awk '{ s += $1 } END { printf "%d", s }')"
-throughput "restore download (base $PLAN_BASE_ID + WAL)" "$bytes" $(( fetched - started ))
+log_throughput "restore download (base $PLAN_BASE_ID + WAL)" "$bytes" $(( fetched - started ))
 
 sock="$(mktemp -d "${TMPDIR:-/tmp}/pg-restore.XXXXXX")"
 trap 'pg_ctl -D "$staging" -m immediate stop >/dev/null 2>&1 || true; rm -rf "$sock"' EXIT
@@ -100,5 +100,5 @@ done
 trap 'rm -rf "$sock"' EXIT
 mv "$staging" "$data"
 rm -rf "${wal_dir:?}"
-throughput "restore (download and replay)" "$bytes" $(( $(date +%s) - started ))
+log_throughput "restore (download and replay)" "$bytes" $(( $(now_us) - started ))
 log "restored $data from base backup $PLAN_BASE_ID to ${target:-the end of the archive} ($(grep -h -o 'recovery stopping.*\|last completed transaction.*' "$sock/server.log" | tail -n 1))"

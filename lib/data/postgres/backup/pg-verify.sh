@@ -4,14 +4,16 @@
 # backup whose WAL is archived: extracted into SCRATCH_DIR with the archived WAL from its start to its
 # end, `pg_verifybackup` checks every file against backup_manifest (sizes, CRC32C checksums) and
 # parses that WAL (`--wal-directory`), which proves the archive holds what the base needs to become
-# consistent. Every check runs; the exit status is non-zero if any failed.
+# consistent. A volume base (pg-volume-backup.sh) has no manifest: a scratch server recovers it to
+# consistency with that WAL, and pg_checksums checks every page. Every check runs; the exit status is
+# non-zero if any failed.
 #
 # Usage: pg-verify.sh
 # Environment (besides restic.sh's and pg-backup-lib.sh's):
 #   RESTIC_REPOSITORY, ARCHIVE_REPOSITORY                                                 [required]
 #   SCRATCH_DIR         empty, writable, room for one base backup                          [required]
 #   VERIFY_DATA_PARTS   restic check --read-data-subset n/VERIFY_DATA_PARTS                 [4]
-#   PATH                must hold pg_verifybackup and pg_waldump (the image's PATH does)
+#   PATH                must hold pg_verifybackup, pg_waldump, pg_ctl, postgres, pg_checksums (the image's does)
 set -euo pipefail
 umask 077
 # shellcheck source=lib/data/postgres/backup/pg-backup-lib.sh
@@ -37,13 +39,22 @@ trap 'rm -rf "${work:?}"' EXIT
 # In a subshell: a `die` inside (no base, a failed download) is one more failure, not the end.
 if ! (
   plan_restore base '' 0
-  started=$(date +%s)
+  started=$(now_us)
   extract_base "$work/base"
   fetch_wal "$work/wal"
   bytes="$(du -sb "$work/base" | awk '{ print $1 }')"
-  pg_verifybackup --wal-directory="$work/wal" "$work/base" >&2 || die "pg_verifybackup of base backup $PLAN_BASE_ID FAILED"
-  log "pg_verifybackup: base backup $PLAN_BASE_ID ($PLAN_BASE_TIME) and its WAL $PLAN_BASE_START..$PLAN_BASE_END are intact"
-  throughput "verify (download and check of the base backup)" "$bytes" $(( $(date +%s) - started ))
+  if [ "$PLAN_BASE_FORMAT" = stream ]; then
+    verify_base_files "$work/base" "$work/wal"
+    log "pg_verifybackup: base backup $PLAN_BASE_ID ($PLAN_BASE_TIME) and its WAL $PLAN_BASE_START..$PLAN_BASE_END are intact"
+  else
+    # A volume base: recovered to consistency by a scratch server, stopped cleanly, pages checked.
+    mkdir -p "$work/sock"
+    start_recovery "$work/base" "$work/wal" "recovery_target = 'immediate'" "$work/sock"
+    finish_recovery "$work/base"
+    check_page_checksums "$work/base"
+    log "volume base backup $PLAN_BASE_ID ($PLAN_BASE_TIME) recovers to consistency with its WAL $PLAN_BASE_START..$PLAN_BASE_END"
+  fi
+  log_throughput "verify (download and check of the base backup)" "$bytes" $(( $(now_us) - started ))
 ); then
   failed+=("pg_verifybackup of the newest base backup")
 fi
