@@ -478,3 +478,114 @@ describe('MySql rejects bad input naming the field and the value', () => {
     fails({ name: 'a'.repeat(45) }, /mysql\.name must be a DNS label \(lower-case letters, digits and '-', at most 44 characters\)/);
   });
 });
+
+describe('MySql backups with fullBackupSource volume (physical fulls with Percona XtraBackup)', () => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports, @typescript-eslint/no-var-requires
+  const { BACKUP_CONTEXT_KEY } = require('../../lib/backup');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports, @typescript-eslint/no-var-requires
+  const { BACKUP_SETTINGS } = require('../backup/backup-fixtures');
+  const backedUp = (props: MySqlProps) => {
+    const app = Testing.app();
+    app.node.setContext(SOLUTION_CONTEXT_KEY, 'logistics');
+    app.node.setContext(ENVIRONMENT_CONTEXT_KEY, 'prod');
+    app.node.setContext(BACKUP_CONTEXT_KEY, BACKUP_SETTINGS);
+    const chart = new Chart(app, 'data', { namespace: 'logistics-prod' });
+    const mysql = new MySql(chart, 'mysql', props);
+    // Every restore file's chart (the dump restore of volume mode has one of its own).
+    const restoreCharts = [...new Set(mysql.backup!.restoreJobs.map((job) => Chart.of(job)))];
+    return { objects: Testing.synth(chart), restores: restoreCharts.flatMap((c) => Testing.synth(c)) as Obj[], restoreFiles: restoreCharts.map((c) => c.node.id) };
+  };
+  const volume = backedUp({ ...base, backup: { fullBackupSource: 'volume' } });
+  const server = backedUp(base);
+  const podSpec = (objects: Obj[], name: string) => find(objects, 'CronJob', name).spec.jobTemplate.spec.template.spec;
+  const XTRABACKUP = 'percona/percona-xtrabackup:8.0.35-34';
+
+  test('the full CronJob runs mysql-physical-backup.sh in the XtraBackup image, on replica 0\'s node, its claim mounted read-only', () => {
+    const spec = podSpec(volume.objects, 'mysql-backup-full');
+    const backup = spec.containers[0];
+    expect(backup.image).toBe(XTRABACKUP);
+    expect(backup.command).toEqual(['bash', '/backup/scripts/mysql-physical-backup.sh']);
+    expect(spec.volumes).toContainEqual({ name: 'source-data', persistentVolumeClaim: { claimName: 'data-mysql-replica-0', readOnly: true } });
+    expect(backup.volumeMounts).toContainEqual({ name: 'source-data', mountPath: '/var/lib/mysql', readOnly: true });
+    expect(backup.env).toEqual(expect.arrayContaining([
+      { name: 'MYSQL_DATA_DIR', value: '/var/lib/mysql/data' },
+      { name: 'MYSQL_HOST', value: 'mysql-replica-0.mysql-replica-headless' },
+    ]));
+    expect(spec.affinity.podAffinity.requiredDuringSchedulingIgnoredDuringExecution).toEqual([{
+      labelSelector: { matchLabels: { 'statefulset.kubernetes.io/pod-name': 'mysql-replica-0' } },
+      topologyKey: 'kubernetes.io/hostname',
+    }]);
+    // The same claim name the replicas' StatefulSet gives pod 0.
+    const replica = find(volume.objects, 'StatefulSet', 'mysql-replica');
+    expect(replica.spec.volumeClaimTemplates[0].metadata.name).toBe('data');
+  });
+
+  test('verify runs in the XtraBackup image; the restore test extracts and prepares there first, then replays in the mysql image', () => {
+    expect(podSpec(volume.objects, 'mysql-backup-verify').containers[0].image).toBe(XTRABACKUP);
+    const test = podSpec(volume.objects, 'mysql-backup-restore-test');
+    expect(test.initContainers.map((c: Obj) => [c.name, c.image, c.command])).toEqual([
+      expect.arrayContaining(['install-restic']),
+      ['extract', XTRABACKUP, ['bash', '/backup/scripts/mysql-restore-test.sh', '--extract']],
+    ].map((x, i) => (i === 0 ? expect.anything() : x)));
+    expect(test.containers[0].image).toBe('mysql:8.0.39');
+    expect(test.containers[0].command).toEqual(['bash', '/backup/scripts/mysql-restore-test.sh']);
+    // The archive is unchanged: binary logs of the same replica 0, through the server.
+    const archive = podSpec(volume.objects, 'mysql-backup-incremental');
+    expect(archive.containers[0].image).toBe('mysql:8.0.39');
+    expect(archive.affinity).toBeUndefined();
+  });
+
+  test('restore Jobs: mysql-restore is the physical one onto the primary\'s claim, mysql-restore-from-dump the dump one', () => {
+    const restore = find(volume.restores, 'Job', 'mysql-restore');
+    const spec = restore.spec.template.spec;
+    expect(spec.initContainers.map((c: Obj) => c.name)).toEqual([expect.any(String), 'extract']);
+    const extract = spec.initContainers[1];
+    expect(extract.image).toBe(XTRABACKUP);
+    expect(extract.command).toEqual(['bash', '/backup/scripts/mysql-physical-restore.sh', 'extract', '--target-time', '$(RESTORE_TARGET_TIME)']);
+    expect(extract.volumeMounts).toContainEqual({ name: 'data', mountPath: '/var/lib/mysql' });
+    const main = spec.containers[0];
+    expect(main.image).toBe('mysql:8.0.39');
+    expect(main.command).toEqual(['bash', '/backup/scripts/mysql-physical-restore.sh', 'apply']);
+    expect(main.volumeMounts).toContainEqual({ name: 'data', mountPath: '/var/lib/mysql' });
+    expect(main.resources.limits.memory).toBe('2Gi');
+    expect(spec.volumes).toContainEqual({ name: 'data', persistentVolumeClaim: { claimName: 'data-mysql-primary-0' } });
+    expect(main.env).toEqual(expect.arrayContaining([{ name: 'RESTORE_TARGET_TIME', value: 'latest' }, { name: 'MYSQL_DATA_DIR', value: '/var/lib/mysql/data' }]));
+    const description = restore.metadata.annotations['ai-platform/restore'];
+    expect(description).toMatch(/Scale mysql-primary and mysql-replica to 0 first/);
+    expect(description).toMatch(/delete the replicas' claims \(data-mysql-replica-<n>\)/);
+    const fromDump = find(volume.restores, 'Job', 'mysql-restore-from-dump');
+    // Two files: `kubectl create -f` of restore/mysql.k8s.yaml starts the physical restore only.
+    expect(volume.restoreFiles).toEqual(['mysql', 'mysql-from-dump']);
+    expect(server.restoreFiles).toEqual(['mysql']);
+    expect(fromDump.spec.template.spec.containers[0].command).toEqual(['bash', '/backup/scripts/mysql-restore.sh', '--target-time', '$(RESTORE_TARGET_TIME)']);
+  });
+
+  test('server mode is unchanged: mysqldump in the mysql image, one dump restore Job named mysql-restore', () => {
+    const spec = podSpec(server.objects, 'mysql-backup-full');
+    expect(spec.containers[0].image).toBe('mysql:8.0.39');
+    expect(spec.containers[0].command).toEqual(['bash', '/backup/scripts/mysql-full-backup.sh']);
+    expect(spec.affinity).toBeUndefined();
+    expect(spec.volumes.map((v: Obj) => v.name)).not.toContain('source-data');
+    expect(podSpec(server.objects, 'mysql-backup-restore-test').initContainers).toHaveLength(1);
+    expect(server.restores.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual(['Job/mysql-restore']);
+    expect(server.restores[0].spec.template.spec.containers[0].command[1]).toBe('/backup/scripts/mysql-restore.sh');
+  });
+
+  test('every object is valid against the Kubernetes schema', () => {
+    const schema = new KubernetesSchema();
+    for (const o of [...volume.objects, ...volume.restores]) expect(schema.validate(o)).toEqual([]);
+  });
+
+  test('invalid combinations are refused naming the field and the value', () => {
+    expect(() => backedUp({ ...base, image: 'mysql:8.0.33', backup: { fullBackupSource: 'volume' } }))
+      .toThrow(/logistics\/prod: mysql\.backup\.fullBackupSource must be 'server' with image mysql:8\.0\.33: 'volume' \(Percona XtraBackup 8\.0\.35\) needs MySQL 8\.0\.34 or later but "volume" was provided/);
+    expect(() => backedUp({ ...base, image: 'mysql:8.0.34', backup: { fullBackupSource: 'volume' } })).not.toThrow();
+    expect(() => backedUp({ ...base, backup: { fullBackupSource: 'snapshot' as never } }))
+      .toThrow(/mysql\.backup\.fullBackupSource must be one of server, volume but "snapshot" was provided/);
+    expect(() => backedUp({ ...base, xtrabackupImage: 'percona/percona-xtrabackup:latest' }))
+      .toThrow(/mysql\.xtrabackupImage must be an image pinned to a release tag/);
+    expect(() => backedUp({ ...base, xtrabackupImage: 'percona/percona-xtrabackup:8.0.32-26' }))
+      .toThrow(/mysql\.xtrabackupImage must be a Percona XtraBackup 8\.0 image pinned to 8\.0\.35 or later, such as percona\/percona-xtrabackup:8\.0\.35-34 but "percona\/percona-xtrabackup:8\.0\.32-26" was provided/);
+    expect(() => backedUp({ ...base, xtrabackupImage: 'registry.example.com/percona/percona-xtrabackup:8.0.35-31', backup: { fullBackupSource: 'volume' } })).not.toThrow();
+  });
+});

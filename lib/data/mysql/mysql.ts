@@ -2,7 +2,7 @@ import { createHash } from 'crypto';
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { readAsset } from '../../assets';
-import { BackupRepository, StoreBackup, StoreBackupSettings } from '../../backup';
+import { BackupRepository, DatabaseBackupSettings, StoreBackup } from '../../backup';
 import { AlertRules } from '../../observability/alert-rules';
 import { ResourceRequirements, validateResources } from '../../resources';
 import { SecretKeyRef } from '../../secret-ref';
@@ -73,10 +73,18 @@ export interface MySqlProps {
    */
   readonly alerts?: MySqlAlertOptions;
   /**
-   * Backup schedules, where the environment backs up (its `backup` settings).
-   * @default - full daily at 01:00, binary logs every 30 minutes (:15 and :45), see BackupScheduleSettings
+   * Backup schedules and the full backup's source, where the environment backs up (its `backup`
+   * settings). `fullBackupSource: 'volume'` (a physical copy of replica 0's files with Percona
+   * XtraBackup, restored file by file) needs `image` at MySQL 8.0.34 or later.
+   * @default - full daily at 01:00 through the server (mysqldump), binary logs every 30 minutes (:15 and :45), see BackupScheduleSettings
    */
-  readonly backup?: StoreBackupSettings;
+  readonly backup?: DatabaseBackupSettings;
+  /**
+   * The official Percona XtraBackup 8.0 image (8.0.35 or later: it backs up MySQL 8.0.34 and every
+   * later 8.0.x) of the physical backup's jobs, used with `backup.fullBackupSource: 'volume'`.
+   * @default 'percona/percona-xtrabackup:8.0.35-34'
+   */
+  readonly xtrabackupImage?: string;
   /**
    * Bounds of the VerticalPodAutoscaler's recommendation for each server (R9; recommendation only).
    * @default - the container's requests to twice its limits
@@ -94,6 +102,13 @@ const MYSQL_80_TAG = /^8\.0\.(\d+)(-(oracle|debian))?$/;
 // 8.0.32: mysqldump's --single-transaction reads the GTID set consistently with its snapshot; the
 // scripts' CHANGE REPLICATION SOURCE, START REPLICA and log_replica_updates are older.
 const MIN_PATCH = 32;
+// Percona XtraBackup 8.0.35 backs up MySQL 8.0.34 and every later 8.0.x; older servers need the
+// XtraBackup of their own release.
+const MIN_PHYSICAL_PATCH = 34;
+const DEFAULT_XTRABACKUP_IMAGE = 'percona/percona-xtrabackup:8.0.35-34';
+const XTRABACKUP_80_TAG = /^8\.0\.(\d+)(-\d+(\.\d+)?)?$/;
+const MIN_XTRABACKUP_PATCH = 35;
+const FULL_BACKUP_SOURCES = ['server', 'volume'];
 const DATABASE_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
 const ACCOUNT_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,31}$/;
 const SYSTEM_SCHEMAS = ['mysql', 'sys', 'information_schema', 'performance_schema'];
@@ -146,6 +161,16 @@ export class MySql extends Construct {
     if (!release || Number(release[1]) < MIN_PATCH) {
       v.fail('image', `an official mysql 8.0 image pinned to release 8.0.${MIN_PATCH} or later, such as mysql:8.0.39`, image);
     }
+    const fullBackupSource = props.backup?.fullBackupSource ?? 'server';
+    if (!FULL_BACKUP_SOURCES.includes(fullBackupSource)) v.fail('backup.fullBackupSource', `one of ${FULL_BACKUP_SOURCES.join(', ')}`, fullBackupSource);
+    if (fullBackupSource === 'volume' && release && Number(release[1]) < MIN_PHYSICAL_PATCH) {
+      v.fail('backup.fullBackupSource', `'server' with image ${image}: 'volume' (Percona XtraBackup 8.0.35) needs MySQL 8.0.${MIN_PHYSICAL_PATCH} or later`, fullBackupSource);
+    }
+    const xtrabackupImage = v.pinnedImage('xtrabackupImage', props.xtrabackupImage ?? DEFAULT_XTRABACKUP_IMAGE);
+    const xtrabackupRelease = XTRABACKUP_80_TAG.exec(xtrabackupImage.slice(xtrabackupImage.lastIndexOf(':') + 1));
+    if (!xtrabackupRelease || Number(xtrabackupRelease[1]) < MIN_XTRABACKUP_PATCH) {
+      v.fail('xtrabackupImage', `a Percona XtraBackup 8.0 image pinned to 8.0.${MIN_XTRABACKUP_PATCH} or later, such as ${DEFAULT_XTRABACKUP_IMAGE}`, xtrabackupImage);
+    }
     const database = databaseName(v, props.database);
     v.secretKeyRef('rootPasswordSecret', props.rootPasswordSecret);
     v.secretKeyRef('replicationPasswordSecret', props.replicationPasswordSecret);
@@ -197,7 +222,9 @@ export class MySql extends Construct {
     this.readEndpoint = this.readReplicas.endpoint;
     this.workloads = [this.primary, this.readReplicas];
     const repository = BackupRepository.of(this);
-    if (repository) this.backup = addMySqlBackup({ repository, settings, primary: this.primary, replicas: this.readReplicas, backup: props.backup, configPath: id });
+    if (repository) this.backup = addMySqlBackup({
+      repository, settings, primary: this.primary, replicas: this.readReplicas, backup: props.backup, xtrabackupImage, configPath: id,
+    });
     this.alertRules = this.primary.addAlertRules(mysqlRuleGroups({
       series: StoreSeries.of(this),
       primaryJob: this.primary.name,

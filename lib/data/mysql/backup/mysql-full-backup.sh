@@ -66,59 +66,9 @@ binlog_identity="$(binlog_head "$binlog_file")" || fail "could not read the head
 report_throughput "full backup $id of $MYSQL_DATABASE" "$SNAPSHOT_FILE_SIZE" $(( $(date +%s) - started ))
 
 # Row counts, consistent with a binlog position at least as late as the dump's.
-db="$(sql_string "$MYSQL_DATABASE")"
-qualified="$(sql_string "$(sql_name "$MYSQL_DATABASE").")"
-source_sql >"$work/counts.out" <<SQL || fail "counting rows on $MYSQL_HOST failed"
-SET SESSION group_concat_max_len = 67108864;
-SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ;
-FLUSH TABLES WITH READ LOCK;
-START TRANSACTION WITH CONSISTENT SNAPSHOT;
-SHOW MASTER STATUS;
-SELECT 'time', UNIX_TIMESTAMP();
-UNLOCK TABLES;
-SELECT IFNULL(GROUP_CONCAT(CONCAT('SELECT ''rows'', ', QUOTE(table_name), ', COUNT(*) FROM ', $qualified, '\`', REPLACE(table_name, '\`', '\`\`'), '\`') SEPARATOR ' UNION ALL '), 'SELECT 1 FROM DUAL WHERE 0')
-  INTO @counts FROM information_schema.tables WHERE table_schema = $db AND table_type = 'BASE TABLE';
-PREPARE counts FROM @counts;
-EXECUTE counts;
-COMMIT;
-SQL
-counts_file=; counts_pos=
-read -r counts_file counts_pos _ < <(head -n 1 "$work/counts.out") || true
-[[ ${counts_pos:-} =~ ^[0-9]+$ ]] || fail "SHOW MASTER STATUS on $MYSQL_HOST returned no position (binary logging off?)"
-consistent_time="$(sed -n 's/^time\t//p' "$work/counts.out")"
-sed -n 's/^rows\t//p' "$work/counts.out" >"$work/$COUNTS_FILE"
-counts_identity="$(binlog_head "$counts_file")" || fail "could not read the head of $counts_file on $MYSQL_HOST"
-
+record_counts "$work" || fail "counting rows on $MYSQL_HOST failed"
 counts_id="$(restic_backup_stdin "$RESTIC_REPOSITORY" "$COUNTS_FILE" <"$work/$COUNTS_FILE")" || fail "could not store the row counts"
-restic_promote "$RESTIC_REPOSITORY" "$counts_id" counts "set=$set_id" "binlog-file=$counts_file" "binlog-pos=$counts_pos" \
-  "binlog-head=$counts_identity" "time=$consistent_time" || fail "could not promote the counts $counts_id"
-restic_promote "$RESTIC_REPOSITORY" "$id" full "set=$set_id" "binlog-file=$binlog_file" "binlog-pos=$binlog_pos" \
-  "binlog-head=$binlog_identity" "time=$consistent_time" || fail "could not promote the full backup $id"
-log "full backup $id promoted: $binlog_file:$binlog_pos, $(wc -l <"$work/$COUNTS_FILE") tables counted at $counts_file:$counts_pos, $(epoch_text "$consistent_time")"
+promote_full "$work" "$id" "$counts_id" "$set_id" "$binlog_file" "$binlog_pos" "$binlog_identity" || fail "could not promote the full backup $id"
 id=; counts_id=
 
-restic_forget_older "$RESTIC_REPOSITORY" full "$KEEP_FULL_DAYS"
-restic_forget_older "$RESTIC_REPOSITORY" counts "$KEEP_FULL_DAYS"
-
-# Archive retention: what no kept full needs (files that end before the oldest full's snapshot,
-# with an hour's margin for clock differences), and pending leftovers of killed archive jobs.
-if [ -n "${ARCHIVE_REPOSITORY:-}" ]; then
-  oldest=
-  while IFS= read -r line; do
-    tag_value "$line" time
-    if [ -n "$REPLY" ] && { [ -z "$oldest" ] || [ "$REPLY" -lt "$oldest" ]; }; then oldest="$REPLY"; fi
-  done < <(restic_snapshots "$RESTIC_REPOSITORY" full)
-  if [ -n "$oldest" ]; then
-    restic_prepare "$ARCHIVE_REPOSITORY"
-    expired=()
-    while IFS= read -r line; do
-      tag_value "$line" end
-      if [ -n "$REPLY" ] && [ "$REPLY" -lt $((oldest - 3600)) ]; then expired+=("$(snapshot_id "$line")"); fi
-    done < <(restic_snapshots "$ARCHIVE_REPOSITORY" binlog)
-    if [ "${#expired[@]}" -gt 0 ]; then
-      log "forgetting ${#expired[@]} archived binary logs older than the oldest full ($(epoch_text "$oldest"))"
-      restic_in "$ARCHIVE_REPOSITORY" forget "${expired[@]}" >&2
-    fi
-    restic_in "$ARCHIVE_REPOSITORY" forget --host "$BACKUP_HOST" --tag pending --group-by host --keep-within 1d >&2 || true
-  fi
-fi
+full_retention

@@ -8,7 +8,12 @@
 # This proves the whole path a real restore takes: the dump loads, the archive chain from the full
 # is complete and its files replay (the same functions as mysql-restore.sh).
 #
-# Arguments: none. Environment: see mysql-backup-lib.sh (MYSQL_DATABASE, RESTIC_REPOSITORY,
+# A physical full (format=physical) is tested the way mysql-physical-restore.sh restores it: a first
+# run with --extract, in the XtraBackup image (the Job's init step), unpacks and prepares it into
+# SCRATCH_DIR; this run, in the mysql image, starts the scratch server on those files (after
+# removing what belonged to replica 0) and replays every database's events to the counts' position.
+#
+# Arguments: [--extract]. Environment: see mysql-backup-lib.sh (MYSQL_DATABASE, RESTIC_REPOSITORY,
 # ARCHIVE_REPOSITORY; the production server is not contacted) and restic.sh, and:
 #   SCRATCH_DIR              empty writable directory for the scratch server's data [required]
 #   MYSQLD                   the server binary [mysqld]
@@ -18,8 +23,13 @@ set -euo pipefail
 # shellcheck source=lib/data/mysql/backup/mysql-backup-lib.sh
 . "$(dirname "$0")/mysql-backup-lib.sh"
 
+extract=
+case "${1:-}" in
+  --extract) extract=1 ;;
+  '') ;;
+  *) die "usage: $0 [--extract]" ;;
+esac
 require MYSQL_DATABASE RESTIC_REPOSITORY ARCHIVE_REPOSITORY SCRATCH_DIR
-MYSQLD="${MYSQLD:-mysqld}"
 open_repository "$RESTIC_REPOSITORY"
 open_repository "$ARCHIVE_REPOSITORY"
 detect_flavour
@@ -32,6 +42,17 @@ full_id="$(snapshot_id "$full")"
 tag_value "$full" set; set_id="$REPLY"
 tag_value "$full" binlog-file; full_file="$REPLY"
 tag_value "$full" binlog-pos; full_pos="$REPLY"
+format="$(full_format "$full")"
+# The physical copy, unpacked and prepared by the --extract run.
+physical="$SCRATCH_DIR/mysql-restore-test-physical"
+if [ -n "$extract" ]; then
+  if [ "$format" != physical ]; then log "the latest full backup $full_id is a dump: nothing to extract"; exit 0; fi
+  rm -rf "$physical"
+  extract_prepare "$full_id" "$physical/data"
+  printf '%s\n' "$full_id" >"$physical/prepared"
+  log "physical full backup $full_id extracted and prepared for the restore test"
+  exit 0
+fi
 counts=
 while IFS= read -r line; do
   tag_value "$line" set
@@ -62,79 +83,40 @@ log "restore test of full backup $full_id with $use archived binary logs up to $
 
 # --- the scratch server ------------------------------------------------------------------------
 scratch="$SCRATCH_DIR/mysql-restore-test"
-server_pid=
 cleanup() {
-  if [ -n "$server_pid" ]; then
-    kill -TERM "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-  fi
-  rm -rf "$scratch"
+  private_server_stop || true
+  rm -rf "$scratch" "$physical"
 }
 trap cleanup EXIT
 rm -rf "$scratch"
-mkdir -p "$scratch/data" "$scratch/tmp" "$scratch/binlogs"
-run_as=()
-# mysqld refuses to run as root unless told to (the pods run as the mysql user; tests as root).
-if [ "$(id -u)" -eq 0 ]; then run_as=(--user=root); fi
-
-# MySQL 8.0: an empty data directory with a password-less root; no binary log, no X protocol.
-mysql_scratch_init() {
-  "$MYSQLD" --no-defaults --initialize-insecure --datadir="$scratch/data" "${run_as[@]}" >"$scratch/init.log" 2>&1
-}
-mysql_scratch_options() {
-  printf '%s\n' --skip-log-bin --mysqlx=OFF
-}
-# MariaDB 10.11: the same through mariadb-install-db (root with an empty password, not unix_socket).
-mariadb_scratch_init() {
-  mariadb-install-db --no-defaults --datadir="$scratch/data" --auth-root-authentication-method=normal \
-    --skip-test-db "${run_as[@]}" >"$scratch/init.log" 2>&1
-}
-mariadb_scratch_options() {
-  :
-}
-
-case "$("$MYSQLD" --version)" in
-  *MariaDB*) server_flavour=mariadb ;;
-  *) server_flavour=mysql ;;
-esac
-"${server_flavour}_scratch_init" || die "initialising the scratch server failed: $(tail -n 20 "$scratch/init.log")"
-options=()
-mapfile -t options < <("${server_flavour}_scratch_options")
-read -r -a extra <<<"${SCRATCH_MYSQLD_OPTIONS:-}"
-# --no-defaults: none of the image's configuration (its /etc/my.cnf names directories of the image);
-# --secure-file-priv: the compiled-in default directory may not exist, which MySQL refuses.
-"$MYSQLD" --no-defaults --datadir="$scratch/data" --tmpdir="$scratch/tmp" --socket="$scratch/mysqld.sock" \
-  --pid-file="$scratch/mysqld.pid" --skip-networking --max-allowed-packet=1G --secure-file-priv="$scratch/tmp" \
-  --innodb-flush-log-at-trx-commit=2 "${options[@]}" "${extra[@]}" "${run_as[@]}" >"$scratch/server.log" 2>&1 &
-server_pid=$!
-TARGET_USER=root
-TARGET_PASSWORD=
-# --host=localhost: the clients read MYSQL_HOST from the environment, which would win over the socket.
-TARGET_CONNECTION=(--protocol=SOCKET --host=localhost "--socket=$scratch/mysqld.sock")
-deadline=$(( $(date +%s) + ${SCRATCH_START_SECONDS:-300} ))
-until target_sql -e 'SELECT 1' >/dev/null 2>&1; do
-  kill -0 "$server_pid" 2>/dev/null || die "the scratch server exited: $(tail -n 20 "$scratch/server.log")"
-  [ "$(date +%s)" -lt "$deadline" ] || die "the scratch server did not accept connections within ${SCRATCH_START_SECONDS:-300}s"
-  sleep 1
-done
-
-# --- restore and compare ---------------------------------------------------------------------
+mkdir -p "$scratch/data" "$scratch/binlogs"
+server_flavour
 fetch_binlogs "$scratch/binlogs" "$use" >"$scratch/files.list"
 files=()
 mapfile -t files <"$scratch/files.list"
-load_full "$full"
+options=()
+if [ "$format" = physical ]; then
+  [ "$(cat "$physical/prepared" 2>/dev/null)" = "$full_id" ] \
+    || die "the physical full backup $full_id was not extracted and prepared (the --extract step runs first, in the XtraBackup image)"
+  forget_replica "$physical/data"
+  mapfile -t options < <("${SERVER_FLAVOUR}_copy_options")
+  # The copy's root account, with the production password.
+  private_server_start "$physical/data" "$scratch" "$MYSQL_BACKUP_USER" "${MYSQL_PWD:-}" "${options[@]}"
+  "${SERVER_FLAVOUR}_reset_replica_sql" | target_sql || die "resetting the copy's replication settings failed"
+  # A copy of the whole server: every database's events are replayed, as the restore does.
+  REPLAY_DATABASE=
+else
+  "${SERVER_FLAVOUR}_scratch_init" "$scratch/data" >"$scratch/init.log" 2>&1 || die "initialising the scratch server failed: $(tail -n 20 "$scratch/init.log")"
+  mapfile -t options < <("${SERVER_FLAVOUR}_scratch_options")
+  private_server_start "$scratch/data" "$scratch" root "" "${options[@]}"
+  load_full "$full"
+fi
+
+# --- replay and compare ----------------------------------------------------------------------
 replay_binlogs "$full_pos" "${files[@]}" -- --stop-position="$counts_pos"
 
 restic_in "$RESTIC_REPOSITORY" dump --no-lock "$counts_id" "$COUNTS_FILE" >"$scratch/expected.tsv" || die "could not read the counts $counts_id"
-db="$(sql_string "$MYSQL_DATABASE")"
-qualified="$(sql_string "$(sql_name "$MYSQL_DATABASE").")"
-target_sql >"$scratch/actual.tsv" <<SQL || die "counting the restored rows failed"
-SET SESSION group_concat_max_len = 67108864;
-SELECT IFNULL(GROUP_CONCAT(CONCAT('SELECT ', QUOTE(table_name), ', COUNT(*) FROM ', $qualified, '\`', REPLACE(table_name, '\`', '\`\`'), '\`') SEPARATOR ' UNION ALL '), 'SELECT 1 FROM DUAL WHERE 0')
-  INTO @counts FROM information_schema.tables WHERE table_schema = $db AND table_type = 'BASE TABLE';
-PREPARE counts FROM @counts;
-EXECUTE counts;
-SQL
+{ printf '%s\n' 'SET SESSION group_concat_max_len = 67108864;'; counts_sql ''; } | target_sql >"$scratch/actual.tsv" || die "counting the restored rows failed"
 sort "$scratch/expected.tsv" >"$scratch/expected.sorted"
 sort "$scratch/actual.tsv" >"$scratch/actual.sorted"
 # comm, not diff: the image has coreutils but not diffutils.
@@ -144,4 +126,4 @@ if [ -s "$scratch/diff" ]; then
   cat "$scratch/diff" >&2
   die "restore test of full backup $full_id FAILED: the restored row counts differ from those recorded"
 fi
-log "restore test of full backup $full_id passed: $(wc -l <"$scratch/expected.sorted") tables, every row count as recorded; $(( $(date +%s) - started ))s in all"
+log "restore test of full backup $full_id passed: $(wc -l <"$scratch/expected.sorted") tables, every row count as recorded ($format); $(( $(date +%s) - started ))s in all"

@@ -41,12 +41,7 @@ while [ $# -gt 0 ]; do
     *) usage ;;
   esac
 done
-target_epoch=
-if [ "$target" != latest ]; then
-  [[ $target =~ ^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(Z|[+-][0-9]{2}:[0-9]{2})$ ]] \
-    || die "target time '$target' is not an RFC 3339 time with a zone (e.g. 2025-03-01T12:00:00Z)"
-  target_epoch="$(date -u -d "$target" +%s)" || die "target time '$target' is not a valid time"
-fi
+parse_target "$target"
 
 require MYSQL_HOST MYSQL_PWD MYSQL_DATABASE RESTIC_REPOSITORY ARCHIVE_REPOSITORY
 open_repository "$RESTIC_REPOSITORY"
@@ -54,74 +49,10 @@ open_repository "$ARCHIVE_REPOSITORY"
 detect_flavour
 started=$(date +%s)
 
-fulls=()
-mapfile -t fulls < <(restic_snapshots "$RESTIC_REPOSITORY" full)
-[ -n "${fulls[0]:-}" ] || die "no full backup in $RESTIC_REPOSITORY: nothing to restore"
-oldest_time=; full=; latest_full=; latest_time=
-for line in "${fulls[@]}"; do
-  tag_value "$line" time; t="$REPLY"
-  if [ -z "$oldest_time" ] || [ "$t" -lt "$oldest_time" ]; then oldest_time="$t"; fi
-  if [ -z "$latest_time" ] || [ "$t" -ge "$latest_time" ]; then latest_time="$t"; latest_full="$line"; fi
-done
-if [ -z "$target_epoch" ]; then
-  full="$latest_full"
-else
-  best=
-  for line in "${fulls[@]}"; do
-    tag_value "$line" time
-    if [ "$REPLY" -le "$target_epoch" ] && { [ -z "$best" ] || [ "$REPLY" -ge "$best" ]; }; then best="$REPLY"; full="$line"; fi
-  done
-fi
-
-# reach LINE: sets REACH (last restorable epoch), COUNT (files to replay) and GAP for a full.
-reach() {
-  local line="$1" seq file
-  tag_value "$line" time; REACH="$REPLY"
-  tag_value "$line" binlog-file; file="$REPLY"; seq="$(binlog_sequence "$file")"
-  plan_chain "$line"
-  COUNT=0; GAP=
-  if [ -z "$PLAN_CHAIN" ]; then
-    GAP="its binary log $file was never archived"
-    return 0
-  fi
-  contiguous_files "$seq"; COUNT="$PLAN_COUNT"; GAP="$PLAN_GAP"
-  if [ -n "$allow_gaps" ]; then COUNT="${#PLAN_FILES[@]}"; fi
-  if [ "$COUNT" -gt 0 ]; then
-    local last="${PLAN_FILES[$((COUNT - 1))]}"
-    read -r _ _ _ _ REACH _ <<<"$last"
-  fi
-}
-
-if [ -z "$full" ]; then
-  reach "$latest_full"
-  die "refused: target $target is before the oldest full backup ($(epoch_text "$oldest_time")); restorable range: $(epoch_text "$oldest_time") to $(epoch_text "$REACH")"
-fi
-reach "$full"
-full_id="$(snapshot_id "$full")"
-tag_value "$full" time; full_time="$REPLY"
-tag_value "$full" binlog-pos; position="$REPLY"
-if [ -n "$target_epoch" ] && [ "$target_epoch" -gt "$REACH" ]; then
-  # The latest full reaches furthest; name that range.
-  reach "$latest_full"
-  message="refused: target $target is after the last archived event reachable ($(epoch_text "$REACH")); restorable range: $(epoch_text "$oldest_time") to $(epoch_text "$REACH")"
-  if [ -n "$GAP" ]; then message="$message; the archive after it has a gap ($GAP): --allow-gaps replays across it, losing what the missing files held"; fi
-  die "$message"
-fi
-[ -z "$allow_gaps" ] || [ -z "$GAP" ] || log "WARNING: --allow-gaps: replaying across a gap in the archive ($GAP)"
-
-# The files up to the first that ends at or after the target (mysqlbinlog stops at the first event
-# stamped at or after it).
-use="$COUNT"
-stop_options=()
-if [ -n "$target_epoch" ]; then
-  use=0
-  for entry in "${PLAN_FILES[@]:0:$COUNT}"; do
-    use=$((use + 1))
-    read -r _ _ _ _ end _ <<<"$entry"
-    [ "$end" -lt "$target_epoch" ] || break
-  done
-  stop_options=(--stop-datetime="$(date -u -d "@$target_epoch" '+%Y-%m-%d %H:%M:%S')")
-fi
+# Dumps only: a physical full (format=physical) is restored by mysql-physical-restore.sh.
+plan_restore "$TARGET_EPOCH" "$allow_gaps" dump
+full="$RESTORE_FULL"; full_id="$RESTORE_FULL_ID"; full_time="$RESTORE_FULL_TIME"; position="$RESTORE_POSITION"
+use="$RESTORE_USE"; stop_options=("${RESTORE_STOP_OPTIONS[@]}")
 log "restoring $MYSQL_DATABASE on $MYSQL_HOST to ${target}: full backup $full_id ($(epoch_text "$full_time")), then $use archived binary logs of chain ${PLAN_CHAIN:-(none)} from position $position"
 
 work="$(mktemp -d)"
