@@ -216,6 +216,8 @@ export const logistics: SolutionDefinition<LogisticsSettings> = defineSolution<L
     prod: {
       backup: { repository: { bucket: 'logistics-prod-backups' } },
       production: true,
+      // R30: point in time < 30 min at 100 GiB needs a physical full restored file by file (README, recovery objectives).
+      mysql: { backup: { fullBackupSource: 'volume' } },
       application: { release: { grayPercentage: 10 } },
       secretManager: { storeName: 'vault-backend' },
       // R23, seed 004 11.4: each escalation level by e-mail, SMS, WeCom and DingTalk (management: e-mail and WeCom).

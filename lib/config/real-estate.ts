@@ -173,7 +173,8 @@ export const realEstate: SolutionDefinition<RealEstateSettings> = defineSolution
       production: true,
       application: { release: { grayPercentage: 10 } },
       // Seed 004's fault plan switches over to a standby: prod runs one, with its own read Service.
-      postgres: { standby: true, storage: { size: '200Gi' } },
+      // R30: a base restored file by file leaves the most margin on point in time < 30 min at 200 GiB (README, recovery objectives).
+      postgres: { standby: true, storage: { size: '200Gi' }, backup: { fullBackupSource: 'volume' } },
       // A replica keeps the cache warm through a primary restart and takes reads.
       redis: { replicas: 1 },
       // R17, seed 004 11.3: the API goes out blue-green, the AI services as canaries
