@@ -343,3 +343,24 @@ for ((i = 1; i <= $#; i++)); do if [[ "\${!i}" == --rdb ]]; then j=$((i + 1)); f
     expect(existsSync(pack)).toBe(true);
   });
 });
+
+describe('rdb_check_keys under pipefail', () => {
+  test('a long redis-check-rdb report after "RDB looks OK" is still read as OK (a grep -q pipe could die of SIGPIPE: a CI run failed so)', () => {
+    const tmp = tempDir('rdb-check');
+    try {
+      const fake = join(tmp.path, 'redis-check-rdb');
+      // The verdict, then far more than a pipe holds: the reader stops at the verdict, the writer must not fail.
+      writeFileSync(fake, '#!/bin/bash\necho "[offset 0] Checking RDB file $1"\necho "[offset 8458] \\\\o/ RDB looks OK! \\\\o/"\nfor i in $(seq 1 20000); do echo "[info] padding line $i of the report"; done\necho "[info] 500 keys read"\n', { mode: 0o755 });
+      const lib = join(__dirname, '..', '..', 'lib', 'data', 'redis', 'backup', 'redis-backup-lib.sh');
+      const restic = join(__dirname, '..', '..', 'lib', 'backup', 'restic.sh');
+      const result = spawnSync('bash', ['-c', `set -euo pipefail; . '${restic}'; . '${lib}'; for i in 1 2 3 4 5; do rdb_check_keys /tmp/x.rdb; done`], {
+        encoding: 'utf8', env: { ...process.env, PATH: `${tmp.path}:${process.env.PATH}` },
+      });
+      expect(result.stderr).not.toMatch(/did not find/);
+      expect(result.stdout.trim().split('\n')).toEqual(['500', '500', '500', '500', '500']);
+      expect(result.status).toBe(0);
+    } finally {
+      tmp.remove();
+    }
+  });
+});
