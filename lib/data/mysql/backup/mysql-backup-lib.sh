@@ -680,3 +680,29 @@ full_retention() {
   fi
   restic_in "$ARCHIVE_REPOSITORY" forget --host "$BACKUP_HOST" --tag pending --group-by host --keep-within 1d >&2 || true
 }
+
+# A full backup's failure: the dump or copy ($id) and its row counts ($counts_id), where the script
+# stored them already, are discarded, so that no snapshot is left that could pass for a good one.
+fail() {
+  [ -z "${id:-}" ] || restic_discard "$RESTIC_REPOSITORY" "$id"
+  [ -z "${counts_id:-}" ] || restic_discard "$RESTIC_REPOSITORY" "$counts_id"
+  die "$*"
+}
+
+# A restore's arguments, `[--target-time <RFC 3339 time> | latest] [--allow-gaps]`, into
+# RESTORE_TARGET (default latest) and RESTORE_ALLOW_GAPS (1 or empty); anything else calls the
+# script's `usage`.
+# shellcheck disable=SC2034 # read by the scripts that call it
+restore_arguments() {
+  RESTORE_TARGET=latest
+  RESTORE_ALLOW_GAPS=
+  while [ $# -gt 0 ]; do
+    case "$1" in
+      --target-time) [ $# -ge 2 ] || usage; RESTORE_TARGET="$2"; shift 2 ;;
+      --target-time=*) RESTORE_TARGET="${1#*=}"; shift ;;
+      --allow-gaps) RESTORE_ALLOW_GAPS=1; shift ;;
+      latest) RESTORE_TARGET=latest; shift ;;
+      *) usage ;;
+    esac
+  done
+}

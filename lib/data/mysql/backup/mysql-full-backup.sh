@@ -42,12 +42,6 @@ dump_database() {
 
 id=
 counts_id=
-# A failed backup leaves no snapshot behind that could pass for a good one.
-fail() {
-  [ -z "$id" ] || restic_discard "$RESTIC_REPOSITORY" "$id"
-  [ -z "$counts_id" ] || restic_discard "$RESTIC_REPOSITORY" "$counts_id"
-  die "$*"
-}
 
 log "dumping $MYSQL_DATABASE from $MYSQL_HOST:$MYSQL_PORT ($FLAVOUR client tools)"
 started=$(date +%s)

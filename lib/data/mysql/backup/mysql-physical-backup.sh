@@ -34,12 +34,6 @@ mkdir "$work/tool"
 
 id=
 counts_id=
-# A failed backup leaves no snapshot behind that could pass for a good one.
-fail() {
-  [ -z "$id" ] || restic_discard "$RESTIC_REPOSITORY" "$id"
-  [ -z "$counts_id" ] || restic_discard "$RESTIC_REPOSITORY" "$counts_id"
-  die "$*"
-}
 
 log "copying the data files of $MYSQL_HOST:$MYSQL_PORT from $MYSQL_DATA_DIR ($FLAVOUR tools)"
 started=$(now_us)

@@ -38,17 +38,9 @@ set -euo pipefail
 usage() { die "usage: $0 extract [--target-time <RFC 3339 time, e.g. 2025-03-01T12:00:00Z> | latest] [--allow-gaps] | $0 apply"; }
 phase="${1:-}"
 [ $# -gt 0 ] && shift
-target=latest
-allow_gaps=
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --target-time) [ $# -ge 2 ] || usage; target="$2"; shift 2 ;;
-    --target-time=*) target="${1#*=}"; shift ;;
-    --allow-gaps) allow_gaps=1; shift ;;
-    latest) target=latest; shift ;;
-    *) usage ;;
-  esac
-done
+restore_arguments "$@"
+target="$RESTORE_TARGET"
+allow_gaps="$RESTORE_ALLOW_GAPS"
 require MYSQL_DATA_DIR SCRATCH_DIR
 state="$SCRATCH_DIR/mysql-physical-restore"
 staging="$MYSQL_DATA_DIR.restore"

@@ -30,17 +30,9 @@ set -euo pipefail
 . "$(dirname "$0")/mysql-backup-lib.sh"
 
 usage() { die "usage: $0 [--target-time <RFC 3339 time, e.g. 2025-03-01T12:00:00Z> | latest] [--allow-gaps]"; }
-target=latest
-allow_gaps=
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --target-time) [ $# -ge 2 ] || usage; target="$2"; shift 2 ;;
-    --target-time=*) target="${1#*=}"; shift ;;
-    --allow-gaps) allow_gaps=1; shift ;;
-    latest) target=latest; shift ;;
-    *) usage ;;
-  esac
-done
+restore_arguments "$@"
+target="$RESTORE_TARGET"
+allow_gaps="$RESTORE_ALLOW_GAPS"
 parse_target "$target"
 
 require MYSQL_HOST MYSQL_PWD MYSQL_DATABASE RESTIC_REPOSITORY ARCHIVE_REPOSITORY

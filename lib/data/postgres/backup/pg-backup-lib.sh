@@ -325,8 +325,9 @@ verify_base_files() {
 # The page checksums of the cleanly stopped cluster in $1, when it has them (initdb
 # --data-checksums): every page of every relation is read and checked.
 check_page_checksums() {
-  local data="$1"
-  if pg_controldata "$data" | grep -q '^Data page checksum version: *[1-9]'; then
+  local data="$1" control
+  control="$(pg_controldata "$data")" || die "pg_controldata could not read $data"
+  if grep -q '^Data page checksum version: *[1-9]' <<<"$control"; then
     pg_checksums --check -D "$data" >&2 || die "pg_checksums found corrupted pages in the restored base backup $PLAN_BASE_ID"
     log "page checksums of every relation are correct"
   else
