@@ -41,94 +41,28 @@ export const DEFAULT_STANDALONE_RESOURCES: ResourceRequirements = {
   limits: { cpu: '4', memory: '8Gi' },
 };
 
+/** One container size per Milvus cluster role (the fields of {@link ResourceRequirements} each). */
+export interface MilvusComponentResources {
+  /** The `<name>-mixcoord` pods: root, query, data and index coordinators in one process. */
+  readonly mixCoord: ResourceRequirements;
+  /** The `<name>` proxy pods clients connect to on 19530. */
+  readonly proxy: ResourceRequirements;
+  /** The `<name>-querynode` pods, which hold loaded segments and indexes in memory for searches. */
+  readonly queryNode: ResourceRequirements;
+  /** The `<name>-datanode` pods, which consume inserts from Kafka and flush segments to object storage. */
+  readonly dataNode: ResourceRequirements;
+  /** The `<name>-indexnode` pods, which build indexes in memory. */
+  readonly indexNode: ResourceRequirements;
+}
+
 /**
  * Per cluster component, when its `resources` is not set: coordinators are light, query and index nodes
  * hold vectors in memory.
  */
-export const DEFAULT_COMPONENT_RESOURCES = {
-  /** The `<name>-mixcoord` pods: root, query, data and index coordinators in one process. */
-  mixCoord: {
-    /** Reserved for each pod at scheduling (the container's `resources.requests`). */
-    requests: {
-      /** CPU quantity reserved, in cores or millicores. */
-      cpu: '500m',
-      /** Memory quantity reserved, in binary units. */
-      memory: '1Gi',
-    },
-    /** Ceiling of each pod: CPU above it is throttled, memory above it gets the container OOM-killed. */
-    limits: {
-      /** CPU quantity at which the container is throttled. */
-      cpu: '2',
-      /** Memory quantity at which the container is OOM-killed. */
-      memory: '4Gi',
-    },
-  },
-  /** The `<name>` proxy pods clients connect to on 19530. */
-  proxy: {
-    /** Reserved for each pod at scheduling (the container's `resources.requests`). */
-    requests: {
-      /** CPU quantity reserved, in cores or millicores. */
-      cpu: '500m',
-      /** Memory quantity reserved, in binary units. */
-      memory: '512Mi',
-    },
-    /** Ceiling of each pod: CPU above it is throttled, memory above it gets the container OOM-killed. */
-    limits: {
-      /** CPU quantity at which the container is throttled. */
-      cpu: '2',
-      /** Memory quantity at which the container is OOM-killed. */
-      memory: '2Gi',
-    },
-  },
-  /** The `<name>-querynode` pods, which hold loaded segments and indexes in memory for searches. */
-  queryNode: {
-    /** Reserved for each pod at scheduling (the container's `resources.requests`). */
-    requests: {
-      /** CPU quantity reserved, in cores or millicores. */
-      cpu: '1',
-      /** Memory quantity reserved, in binary units. */
-      memory: '4Gi',
-    },
-    /** Ceiling of each pod: CPU above it is throttled, memory above it gets the container OOM-killed. */
-    limits: {
-      /** CPU quantity at which the container is throttled. */
-      cpu: '4',
-      /** Memory quantity at which the container is OOM-killed. */
-      memory: '8Gi',
-    },
-  },
-  /** The `<name>-datanode` pods, which consume inserts from Kafka and flush segments to object storage. */
-  dataNode: {
-    /** Reserved for each pod at scheduling (the container's `resources.requests`). */
-    requests: {
-      /** CPU quantity reserved, in cores or millicores. */
-      cpu: '500m',
-      /** Memory quantity reserved, in binary units. */
-      memory: '1Gi',
-    },
-    /** Ceiling of each pod: CPU above it is throttled, memory above it gets the container OOM-killed. */
-    limits: {
-      /** CPU quantity at which the container is throttled. */
-      cpu: '2',
-      /** Memory quantity at which the container is OOM-killed. */
-      memory: '4Gi',
-    },
-  },
-  /** The `<name>-indexnode` pods, which build indexes in memory. */
-  indexNode: {
-    /** Reserved for each pod at scheduling (the container's `resources.requests`). */
-    requests: {
-      /** CPU quantity reserved, in cores or millicores. */
-      cpu: '1',
-      /** Memory quantity reserved, in binary units. */
-      memory: '2Gi',
-    },
-    /** Ceiling of each pod: CPU above it is throttled, memory above it gets the container OOM-killed. */
-    limits: {
-      /** CPU quantity at which the container is throttled. */
-      cpu: '4',
-      /** Memory quantity at which the container is OOM-killed. */
-      memory: '8Gi',
-    },
-  },
-} as const satisfies Record<string, ResourceRequirements>;
+export const DEFAULT_COMPONENT_RESOURCES: MilvusComponentResources = {
+  mixCoord: { requests: { cpu: '500m', memory: '1Gi' }, limits: { cpu: '2', memory: '4Gi' } },
+  proxy: { requests: { cpu: '500m', memory: '512Mi' }, limits: { cpu: '2', memory: '2Gi' } },
+  queryNode: { requests: { cpu: '1', memory: '4Gi' }, limits: { cpu: '4', memory: '8Gi' } },
+  dataNode: { requests: { cpu: '500m', memory: '1Gi' }, limits: { cpu: '2', memory: '4Gi' } },
+  indexNode: { requests: { cpu: '1', memory: '2Gi' }, limits: { cpu: '4', memory: '8Gi' } },
+};
