@@ -100,8 +100,9 @@ describeWithBinaries('PostgreSQL volume base backups from a standby, restored fi
     return result.stdout.trim();
   }
 
-  function snapshots(repo: string, tag: string): Snapshot[] {
-    const result = exec(BINARIES.restic!, ['-r', path(repo), 'snapshots', '--json', '--no-lock', '--tag', tag]);
+  /** The snapshots of a repository with `tag`, or all of them (pending ones too). */
+  function snapshots(repo: string, tag?: string): Snapshot[] {
+    const result = exec(BINARIES.restic!, ['-r', path(repo), 'snapshots', '--json', '--no-lock', ...(tag ? ['--tag', tag] : [])]);
     if (result.status !== 0) throw new Error(result.output);
     return JSON.parse(result.output.slice(result.output.indexOf('['))) as Snapshot[];
   }
@@ -275,16 +276,22 @@ describeWithBinaries('PostgreSQL volume base backups from a standby, restored fi
     expect(corrupt.output).toMatch(/pg_checksums found corrupted pages/);
   }, 240_000);
 
-  test('a backup whose copy fails leaves no promoted base or meta, and ends the backup on the server', async () => {
-    const before = snapshots('repo-base', 'base').length;
-    const metas = snapshots('repo-base', 'base-meta').length;
-    // restic that fails when it backs up files (not for stdin or the other commands).
-    writeFileSync(path('bin', 'restic-failing'), `#!/bin/bash\nfor a in "$@"; do [ "$a" = . ] && { echo "read error" >&2; exit 3; }; done\nexec '${BINARIES.restic}' "$@"\n`, { mode: 0o755 });
-    const failed = script('pg-volume-backup.sh', [], { PGDATA: servers.primary.data, RESTIC: path('bin', 'restic-failing') });
-    expect(failed.status).not.toBe(0);
-    expect(failed.output).toMatch(/volume base backup failed, nothing promoted: restic backup of .* failed/);
-    expect(snapshots('repo-base', 'base')).toHaveLength(before);
-    expect(snapshots('repo-base', 'base-meta')).toHaveLength(metas);
+  test('a backup that fails, before or after its files are stored, leaves no snapshot behind and ends the backup on the server', async () => {
+    const ids = (): string[] => snapshots('repo-base').map((s) => s.id).sort();
+    const before = ids();
+    // restic that fails when it backs up the files, or when it stores the meta after them.
+    const failing = (what: string, test: string) => {
+      writeFileSync(path('bin', `restic-${what}`), `#!/bin/bash\nfor a in "$@"; do ${test} && { echo "write error" >&2; exit 3; }; done\nexec '${BINARIES.restic}' "$@"\n`, { mode: 0o755 });
+      return script('pg-volume-backup.sh', [], { PGDATA: servers.primary.data, RESTIC: path('bin', `restic-${what}`) });
+    };
+    const files = failing('files', '[ "$a" = . ]');
+    expect(files.status).not.toBe(0);
+    expect(files.output).toMatch(/volume base backup failed, nothing promoted: restic backup of .* failed/);
+    const meta = failing('meta', '[ "$a" = base-meta.tar ]');
+    expect(meta.status).not.toBe(0);
+    expect(meta.output).toMatch(/volume base backup failed, nothing promoted: storing backup_label and pg_control failed/);
+    // The files of the second attempt were stored (pending) and are gone again.
+    expect(ids()).toEqual(before);
     // The session that held the backup is gone, so the server is not left in backup mode.
     await waitFor('the backup session to end', () => psql("SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_backup_start%' AND pid <> pg_backend_pid()") === '0', 10_000);
     expect(script('pg-volume-backup.sh', [], { PGDATA: servers.primary.data }).status).toBe(0);
