@@ -15,18 +15,17 @@
  * Servers and scripts run as the `postgres` user when run as root (PostgreSQL refuses root).
  */
 import { spawnSync } from 'child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'fs';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'fs';
 import { join } from 'path';
-import { findBinary, freePort, postgresServerUser, ServerProcess, versionOf, waitFor } from '../../test/support/real-servers';
+import { asPostgresUser, findBinary, freePort, POSTGRES_BIN_DIR, postgresServerUser, ServerProcess, versionOf, waitFor } from '../../test/support/real-servers';
 
 const SCRIPTS = ['pg-backup-lib.sh', 'pg-wal-archive.sh', 'pg-wal-ship.sh', 'pg-base-backup.sh', 'pg-volume-backup.sh', 'pg-restore.sh'];
 
 export async function benchRestore(options: { bytes: number; workDir: string; variant?: string }): Promise<{ engine: string; server: string; dataBytes: number; backupSeconds: number; restoreSeconds: number; pointInTimeSeconds?: number; archiveSeconds?: number; extractBytesPerSecond?: number; replayBytes?: number }> {
-  const binDir = ['17', '16', '15', '14'].map((v) => `/usr/lib/postgresql/${v}/bin`).find((d) => existsSync(join(d, 'postgres')));
+  const binDir = POSTGRES_BIN_DIR;
   const restic = findBinary('restic');
   if (!binDir || !restic) throw new Error('postgres bench: needs the postgresql and restic Debian packages');
   const user = postgresServerUser();
-  const setpriv = ['/usr/bin/setpriv', '/bin/setpriv'].find(existsSync);
   const root = mkdtempSync(join(options.workDir, 'postgres-bench-'));
   const p = (...parts: string[]): string => join(root, ...parts);
   for (const d of ['scripts', 'volume', 'home', 'tmp', 'run', 'restore']) mkdirSync(p(d), { recursive: true });
@@ -50,7 +49,7 @@ export async function benchRestore(options: { bytes: number; workDir: string; va
       ...extra,
     };
   };
-  const asUser = (cmd: string, args: string[]): [string, string[]] => (user && setpriv ? [setpriv, ['--reuid', String(user.uid), '--regid', String(user.gid), '--clear-groups', cmd, ...args]] : [cmd, args]);
+  const asUser = asPostgresUser;
   const exec = (cmd: string, args: string[], extra: Record<string, string> = {}): string => {
     const [c, a] = asUser(cmd, args);
     const r = spawnSync(c, a, { env: env(extra), encoding: 'utf8', cwd: p('tmp'), timeout: 6 * 3600_000, maxBuffer: 64 * 2 ** 20 });

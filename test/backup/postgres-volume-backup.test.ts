@@ -12,10 +12,10 @@
 import { spawnSync } from 'child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'fs';
 import { join } from 'path';
-import { describeWithBinaries, findBinary, freePort, postgresServerUser, ServerProcess, tempDir, waitFor } from '../support/real-servers';
+import { asPostgresUser, describeWithBinaries, findBinary, freePort, POSTGRES_BIN_DIR, postgresBinary, postgresServerUser, ServerProcess, SETPRIV, tempDir, waitFor } from '../support/real-servers';
 
-const BIN_DIR = ['17', '16', '15', '14'].map((v) => `/usr/lib/postgresql/${v}/bin`).find((dir) => existsSync(join(dir, 'postgres')));
-const binary = (name: string): string | undefined => (BIN_DIR && existsSync(join(BIN_DIR, name)) ? join(BIN_DIR, name) : undefined);
+const BIN_DIR = POSTGRES_BIN_DIR;
+const binary = postgresBinary;
 const BINARIES = {
   restic: findBinary('restic'),
   mawk: findBinary('mawk'),
@@ -25,7 +25,7 @@ const BINARIES = {
   pg_checksums: binary('pg_checksums'),
   pg_ctl: binary('pg_ctl'),
   psql: binary('psql'),
-  setpriv: process.getuid?.() === 0 ? ['/usr/bin/setpriv', '/bin/setpriv'].find(existsSync) : 'not needed',
+  setpriv: SETPRIV,
 };
 const REPO_ROOT = join(__dirname, '..', '..');
 const SCRIPTS = ['pg-backup-lib.sh', 'pg-wal-archive.sh', 'pg-wal-ship.sh', 'pg-volume-backup.sh', 'pg-restore.sh', 'pg-restore-test.sh', 'pg-verify.sh'];
@@ -45,10 +45,7 @@ describeWithBinaries('PostgreSQL volume base backups from a standby, restored fi
   const background: ServerProcess[] = [];
   const path = (...parts: string[]): string => join(dir.path, ...parts);
 
-  function asUser(command: string, args: string[]): [string, string[]] {
-    if (!user) return [command, args];
-    return [BINARIES.setpriv!, ['--reuid', String(user.uid), '--regid', String(user.gid), '--clear-groups', command, ...args]];
-  }
+  const asUser = asPostgresUser;
 
   function env(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
     const clean: NodeJS.ProcessEnv = {};

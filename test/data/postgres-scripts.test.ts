@@ -22,10 +22,10 @@ import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSyn
 import { userInfo } from 'os';
 import { join } from 'path';
 import { Postgres } from '../../lib/data/postgres/postgres';
-import { describeWithBinaries, freePort, postgresServerUser, ServerProcess, tempDir, waitFor } from '../support/real-servers';
+import { asPostgresUser, describeWithBinaries, freePort, POSTGRES_BIN_DIR, postgresBinary, postgresServerUser, ServerProcess, SETPRIV, tempDir, waitFor } from '../support/real-servers';
 
-const BIN_DIR = ['17', '16', '15', '14'].map((v) => `/usr/lib/postgresql/${v}/bin`).find((dir) => existsSync(join(dir, 'postgres')));
-const binary = (name: string): string | undefined => (BIN_DIR && existsSync(join(BIN_DIR, name)) ? join(BIN_DIR, name) : undefined);
+const BIN_DIR = POSTGRES_BIN_DIR;
+const binary = postgresBinary;
 const BINARIES = {
   initdb: binary('initdb'),
   pg_ctl: binary('pg_ctl'),
@@ -36,7 +36,7 @@ const BINARIES = {
   pg_receivewal: binary('pg_receivewal'),
   pg_controldata: binary('pg_controldata'),
   pg_waldump: binary('pg_waldump'),
-  setpriv: process.getuid?.() === 0 ? ['/usr/bin/setpriv', '/bin/setpriv'].find(existsSync) : 'not needed',
+  setpriv: SETPRIV,
 };
 
 const SUPERUSER_PASSWORD = 'pa\'ss "wörd\\ $HOME';
@@ -82,10 +82,7 @@ describeWithBinaries('Postgres init scripts: primary and streaming hot standby o
   }
 
   /** A command as the unprivileged user. */
-  function asUser(command: string, args: string[]): [string, string[]] {
-    if (!user) return [command, args];
-    return [BINARIES.setpriv!, ['--reuid', String(user.uid), '--regid', String(user.gid), '--clear-groups', command, ...args]];
-  }
+  const asUser = asPostgresUser;
 
   function exec(command: string, args: string[], env: Record<string, string>, timeoutMs = 60_000): { status: number | null; output: string } {
     const [cmd, argv] = asUser(command, args);

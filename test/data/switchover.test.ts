@@ -34,7 +34,7 @@ import { parseAllDocuments } from 'yaml';
 import { MySql } from '../../lib/data/mysql/mysql';
 import { Postgres } from '../../lib/data/postgres/postgres';
 import { RedisCluster } from '../../lib/data/redis/redis-cluster';
-import { describeWithBinaries, findBinary, freePort, postgresServerUser, run, ServerProcess, tempDir, waitFor } from '../support/real-servers';
+import { asPostgresUser, describeWithBinaries, findBinary, freePort, postgresServerUser, run, ServerProcess, SETPRIV, tempDir, waitFor } from '../support/real-servers';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Obj = any;
@@ -298,7 +298,7 @@ const PG_BINARIES = {
   pg_basebackup: pgBinary('pg_basebackup'),
   psql: pgBinary('psql'),
   pg_receivewal: pgBinary('pg_receivewal'),
-  setpriv: process.getuid?.() === 0 ? ['/usr/bin/setpriv', '/bin/setpriv'].find(existsSync) : 'not needed',
+  setpriv: SETPRIV,
 };
 const PG_PASSWORD = 'su\'per "pw" $x';
 const PG_REPLICATION_PASSWORD = 're\'pl \\ pw';
@@ -323,10 +323,7 @@ describeWithBinaries('PostgreSQL switchover.sh on real servers: a primary and tw
     return { ...env, PATH: `${PG_BIN}:${process.env.PATH}`, HOME: dir.path, LC_ALL: 'C.UTF-8', ...extra };
   }
 
-  function asUser(command: string, args: string[]): [string, string[]] {
-    if (!user) return [command, args];
-    return [PG_BINARIES.setpriv!, ['--reuid', String(user.uid), '--regid', String(user.gid), '--clear-groups', command, ...args]];
-  }
+  const asUser = asPostgresUser;
 
   function exec(command: string, args: string[], env: Record<string, string>): ScriptRun {
     const [cmd, argv] = asUser(command, args);

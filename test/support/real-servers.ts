@@ -172,3 +172,21 @@ export function postgresServerUser(): { name: string; uid: number; gid: number }
   }
   throw new Error('running as root, but there is neither a postgres nor a nobody user to run PostgreSQL as');
 }
+
+/** Debian's PostgreSQL binaries of the newest installed major (`/usr/lib/postgresql/<major>/bin`), if any. */
+export const POSTGRES_BIN_DIR = ['17', '16', '15', '14'].map((v) => `/usr/lib/postgresql/${v}/bin`).find((dir) => existsSync(join(dir, 'postgres')));
+
+/** A PostgreSQL binary of {@link POSTGRES_BIN_DIR}, or undefined (for describeWithBinaries). */
+export function postgresBinary(name: string): string | undefined {
+  return POSTGRES_BIN_DIR && existsSync(join(POSTGRES_BIN_DIR, name)) ? join(POSTGRES_BIN_DIR, name) : undefined;
+}
+
+/** setpriv where the tests run as root (to run PostgreSQL as its user), else 'not needed': a describeWithBinaries entry. */
+export const SETPRIV = process.getuid?.() === 0 ? ['/usr/bin/setpriv', '/bin/setpriv'].find(existsSync) : 'not needed';
+
+/** `command args` as PostgreSQL's user ({@link postgresServerUser}) through setpriv when the tests run as root; unchanged otherwise. */
+export function asPostgresUser(command: string, args: string[]): [string, string[]] {
+  const user = postgresServerUser();
+  if (!user) return [command, args];
+  return [SETPRIV!, ['--reuid', String(user.uid), '--regid', String(user.gid), '--clear-groups', command, ...args]];
+}
